@@ -1,0 +1,206 @@
+"""``python -m pipeline``: train, evaluate, analyze, listen.
+
+Exit status: 0 success, 2 bad input (one line on stderr saying why), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from pipeline.errors import InputError
+
+
+def _bar(total: int | None, desc: str):
+    from tqdm import tqdm
+
+    # disable=None: a bar on a terminal, silence in logs and pipes.
+    return tqdm(total=total, desc=desc, unit="frame", disable=None, file=sys.stderr, leave=False)
+
+
+def _extract(images, workers: int | None, desc: str):
+    from pipeline.datasets import extract_landmarks
+
+    bar = _bar(None, desc)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        return extract_landmarks([image.path for image in images], workers=workers, progress=progress)
+    finally:
+        bar.close()
+
+
+def _default_split(root: Path, split: str | None, preferred: str) -> str | None:
+    """The split to read: the one asked for, else ``preferred`` when the tree has it, else all."""
+    if split is not None:
+        return None if split == "all" else split
+    return preferred if (root / preferred).is_dir() else None
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from pipeline.datasets import dataset_fingerprint, read_image_folder
+    from pipeline.landmark_model import train_landmark_model
+
+    if args.kind != "landmarks":
+        raise InputError(f"--kind {args.kind} is not available yet; use --kind landmarks.")
+    images = read_image_folder(args.data, _default_split(Path(args.data), args.split, "train"))
+    results = _extract(images, args.workers, "hands")
+    print(f"{len(images)} images, {sum(bool(r) for r in results)} with a hand", file=sys.stderr)
+
+    def report(key: str, score: float) -> None:
+        print(f"  cv accuracy {key:16s} {score:.3f}", file=sys.stderr)
+
+    model = train_landmark_model(
+        results,
+        [image.chord for image in images],
+        feature_versions=args.features,
+        estimators=args.estimators,
+        folds=args.folds,
+        trained_on=str(Path(args.data).resolve()),
+        data_fingerprint=dataset_fingerprint(images),
+        synthetic=args.synthetic,
+        progress=report,
+    )
+    model.save(args.out)
+    card = model.card
+    print(f"best: {card.feature_version}/{card.estimator} {card.params} cross-validated accuracy {card.cv_accuracy:.3f}")
+    print(f"saved {args.out}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from pipeline.datasets import read_image_folder
+    from pipeline.evaluation import evaluate_predictions
+    from pipeline.landmark_model import LandmarkChordModel
+
+    model = LandmarkChordModel.load(args.model)
+    images = read_image_folder(args.data, _default_split(Path(args.data), args.split, "val"))
+    predictions = model.predict(_extract(images, args.workers, "hands"))
+    report = evaluate_predictions(
+        [image.chord for image in images], [p.chord for p in predictions], [p.covered for p in predictions]
+    )
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.format_text())
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from pipeline.analyze import analyze_clip
+    from pipeline.registry import load_landmark_model
+
+    model = load_landmark_model(args.model)
+    bar = _bar(100, "analyze")
+
+    def progress(fraction: float) -> None:
+        bar.n = round(100 * fraction)
+        bar.refresh()
+
+    try:
+        analysis = analyze_clip(args.clip, model, fps=args.fps, start=args.start, end=args.end, progress=progress)
+    finally:
+        bar.close()
+    written = analysis.write(args.out)
+    if model.card.synthetic:
+        print("note: this model was trained on synthetic renders, not real footage", file=sys.stderr)
+    print(f"{len(analysis.frames)} frames, hand found in {analysis.coverage:.0%}")
+    for segment in analysis.timeline.segments:
+        print(f"  {segment.start:7.2f} - {segment.end:7.2f} s  {segment.chord:5s} p={segment.probability:.2f}")
+    for path in written.values():
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_listen(args: argparse.Namespace) -> int:
+    from pipeline.music import PerformanceSettings
+    from pipeline.mux import render_listen_outputs
+
+    source = Path(args.source)
+    clip = None
+    if source.suffix.lower() == ".json":
+        timeline = source
+    else:
+        from pipeline.analyze import analyze_clip
+        from pipeline.registry import load_landmark_model
+
+        timeline = analyze_clip(source, load_landmark_model(args.model), fps=args.fps).timeline
+        clip = source
+    settings = PerformanceSettings(guitar=args.guitar, pattern=args.pattern, bpm=args.bpm)
+    outputs = render_listen_outputs(
+        timeline, args.out, clip=clip, settings=settings, synth=args.synth, soundfont=args.soundfont, mix=args.mix
+    )
+    for warning in outputs.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"synth {outputs.synth}, {outputs.bpm:.0f} BPM, {outputs.duration:.1f} s")
+    for path in outputs.files():
+        print(f"wrote {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``python -m pipeline``."""
+    from pipeline.features import FEATURE_VERSIONS
+    from pipeline.landmark_model import ESTIMATORS
+
+    parser = argparse.ArgumentParser(prog="python -m pipeline", description="Recognise guitar chords in clips.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train a chord model on an ImageFolder tree")
+    train.add_argument("--kind", default="landmarks", choices=["landmarks"], help="model family")
+    train.add_argument("--data", required=True, help="<root>/<chord>/*.jpg or <root>/<split>/<chord>/*.jpg")
+    train.add_argument("--split", help="split to train on (default: 'train' if present, else all; 'all' for all)")
+    train.add_argument("--out", required=True, help="model folder to write")
+    train.add_argument("--estimators", nargs="+", default=list(ESTIMATORS), choices=ESTIMATORS)
+    train.add_argument("--features", nargs="+", default=list(FEATURE_VERSIONS), choices=list(FEATURE_VERSIONS))
+    train.add_argument("--folds", type=int, default=5, help="cross-validation folds")
+    train.add_argument("--workers", type=int, help="processes for hand detection (default: CPUs, at most 4)")
+    train.add_argument("--synthetic", action="store_true", help="mark the model as trained on synthetic renders")
+    train.set_defaults(run=cmd_train)
+
+    evaluate = commands.add_parser("evaluate", help="score a model on labeled frames")
+    evaluate.add_argument("--model", required=True, help="model folder")
+    evaluate.add_argument("--data", required=True, help="ImageFolder tree")
+    evaluate.add_argument("--split", help="split to evaluate (default: 'val' if present, else all; 'all' for all)")
+    evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
+    evaluate.add_argument("--workers", type=int, help="processes for hand detection")
+    evaluate.set_defaults(run=cmd_evaluate)
+
+    analyze = commands.add_parser("analyze", help="chords of a clip: frames.csv and timeline.json")
+    analyze.add_argument("clip", help="video (mp4, mov, avi, webm, mkv) or image (jpg, png)")
+    analyze.add_argument("--model", help="model folder (default: the sample model, trained on first use)")
+    analyze.add_argument("--out", required=True, help="folder for frames.csv and timeline.json")
+    analyze.add_argument("--fps", type=float, default=5.0, help="frames sampled per second")
+    analyze.add_argument("--start", type=float, help="start time in seconds")
+    analyze.add_argument("--end", type=float, help="end time in seconds")
+    analyze.set_defaults(run=cmd_analyze)
+
+    listen = commands.add_parser("listen", help="render a timeline (or a clip's chords) as guitar audio")
+    listen.add_argument("source", help="timeline.json, or a clip to analyse and mux the audio onto")
+    listen.add_argument("--out", required=True, help="folder for the MIDI, WAV, subtitles and MP4")
+    listen.add_argument("--model", help="model folder, for a clip (default: the sample model)")
+    listen.add_argument("--fps", type=float, default=5.0, help="frames sampled per second, for a clip")
+    listen.add_argument("--bpm", type=float, help="tempo (default: estimated from the chord changes)")
+    listen.add_argument("--pattern", default="folk", help="strumming pattern: down, folk, eighths, waltz")
+    listen.add_argument("--guitar", default="steel", choices=["steel", "nylon"])
+    listen.add_argument("--synth", default="auto", choices=["auto", "fluidsynth", "pluck"])
+    listen.add_argument("--soundfont", help="a General MIDI .sf2 for FluidSynth (default: pretty_midi's)")
+    listen.add_argument("--mix", type=float, default=0.0, help="share of the clip's own sound, 0 to 1")
+    listen.set_defaults(run=cmd_listen)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except InputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
