@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.chords import parse_chord
+from pipeline.chords import VOCABULARY, parse_chord
 from pipeline.config import get_settings
 from pipeline.errors import InputError
 from pipeline.hands import Hand, HandDetector, HandSettings, HandsResult
@@ -38,18 +38,21 @@ class LabeledImage:
     split: str = ""
 
 
-def _chord_dirs(folder: Path) -> dict[str, Path] | None:
-    """Map chord -> folder if every subfolder of ``folder`` names a chord, else None."""
+def _chord_dirs(folder: Path) -> dict[str, list[Path]] | None:
+    """Map chord -> its folders (in vocabulary order) if every subfolder names a chord, else None.
+
+    Two spellings of one chord (``Am`` and ``a minor``) are one class with both folders.
+    """
     subdirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not subdirs:
         return None
-    chords = {}
+    chords: dict[str, list[Path]] = {}
     for sub in subdirs:
         try:
-            chords[parse_chord(sub.name.replace("_", " "))] = sub
+            chords.setdefault(parse_chord(sub.name.replace("_", " ")), []).append(sub)
         except InputError:
             return None
-    return chords
+    return {chord: chords[chord] for chord in VOCABULARY if chord in chords}
 
 
 def read_image_folder(root: str | Path, split: str | None = None) -> list[LabeledImage]:
@@ -60,7 +63,7 @@ def read_image_folder(root: str | Path, split: str | None = None) -> list[Labele
         split: only this split (for a tree with splits); None for all of them.
 
     Returns:
-        Images sorted by split, chord folder and file name.
+        Images sorted by split, chord (vocabulary order), folder and file name.
 
     Raises:
         InputError: the folder is missing, a folder name is not a chord, the split does not exist, or
@@ -69,7 +72,7 @@ def read_image_folder(root: str | Path, split: str | None = None) -> list[Labele
     root = Path(root)
     if not root.is_dir():
         raise InputError(f"No dataset folder at {root}.")
-    layout: dict[str, dict[str, Path]] = {}
+    layout: dict[str, dict[str, list[Path]]] = {}
     flat = _chord_dirs(root)
     if flat is not None:
         layout[""] = flat
@@ -90,7 +93,8 @@ def read_image_folder(root: str | Path, split: str | None = None) -> list[Labele
     images = [
         LabeledImage(path, chord, split_name)
         for split_name, chords in layout.items()
-        for chord, folder in chords.items()
+        for chord, folders in chords.items()
+        for folder in folders
         for path in sorted(folder.iterdir())
         if path.suffix.lower() in IMAGE_SUFFIXES
     ]

@@ -16,12 +16,16 @@ import pytest
 from pipeline.config import get_settings
 
 
-@pytest.fixture(autouse=True)
-def _isolated_home(tmp_path_factory, monkeypatch):
-    """Point CHORD_STUDIO_HOME at a temp folder shared by the session, never the user's cache."""
-    home = tmp_path_factory.getbasetemp() / "chord-studio-home"
-    monkeypatch.setenv("CHORD_STUDIO_HOME", str(home))
-    return home
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_home(tmp_path_factory):
+    """Point CHORD_STUDIO_HOME at a temp folder for the whole session, never the user's cache.
+
+    Session-scoped and autouse, so it is in place before any module-scoped fixture trains a model.
+    """
+    home = tmp_path_factory.mktemp("chord-studio-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CHORD_STUDIO_HOME", str(home))
+        yield home
 
 
 @pytest.fixture(scope="session")
