@@ -1,9 +1,11 @@
 """One place that turns a model name or folder into a loaded model, once per process.
 
 ``None`` names the sample model: a landmark model trained on the project's own synthetic renders
-(:mod:`pipeline.synthetic`), built on first use (about a minute) under ``CHORD_STUDIO_HOME/models``.
-It recognises the sample clips; on real footage, train a model on real frames (``python -m pipeline
-train``) and pass its folder. Its card says ``synthetic: true`` and the apps say so.
+(:mod:`pipeline.synthetic`), built on first use (under a minute) under ``CHORD_STUDIO_HOME/models``.
+Like the real data (one player, one guitar, one camera), it is trained on fresh renders of the sample
+clips' own scenes: new poses and noise, never the clips' frames. So it recognises the sample clips
+and nothing else; for real footage, train a model on real frames (``python -m pipeline train``) and
+pass its folder. Its card says ``synthetic: true`` and the apps say so.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 from pipeline.config import get_settings
 from pipeline.landmark_model import LandmarkChordModel
 
-SAMPLE_MODEL = "landmarks-sample-v1"
+SAMPLE_MODEL = "landmarks-sample-v2"
 SAMPLE_IMAGES_PER_CHORD = 40
 
 _lock = threading.Lock()
@@ -37,18 +39,18 @@ def build_sample_model(folder: str | Path, per_chord: int = SAMPLE_IMAGES_PER_CH
     """
     from pipeline.datasets import dataset_fingerprint, extract_landmarks, read_image_folder
     from pipeline.landmark_model import train_landmark_model
-    from pipeline.synthetic import make_image_folder
+    from pipeline.synthetic import make_image_folder, sample_scenes
 
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder.parent) as scratch:
         images_root = Path(scratch) / "images"
-        make_image_folder(images_root, per_chord, seed=0)
+        make_image_folder(images_root, per_chord, seed=1, scenes=sample_scenes())
         images = read_image_folder(images_root)
         results = extract_landmarks([image.path for image in images], progress=progress)
         model = train_landmark_model(
             results, [image.chord for image in images], estimators=("svm",),
-            trained_on=f"synthetic renders ({per_chord} per chord, seed 0)",
+            trained_on=f"synthetic renders of the sample clips' scenes ({per_chord} per chord, seed 1)",
             data_fingerprint=dataset_fingerprint(images), synthetic=True,
         )
         staged = model.save(Path(scratch) / "model")
