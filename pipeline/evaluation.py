@@ -91,3 +91,75 @@ def evaluate_predictions(true: Sequence[str], predicted: Sequence[str], covered:
         labels=labels,
         confusion=confusion_matrix(true, predicted, labels=labels).tolist() if len(true) else [],
     )
+
+
+@dataclass
+class TimelineScore:
+    """How a predicted chord timeline matches the true one.
+
+    Attributes:
+        frame_accuracy: share of time (sampled every ``step`` seconds) with the right chord.
+        segment_precision, segment_recall, segment_f1: predicted segments matching a true segment one
+            to one (same chord, overlap at least half their union).
+        changes: chord changes in the prediction; true_changes: in the truth.
+    """
+
+    frame_accuracy: float
+    segment_precision: float
+    segment_recall: float
+    segment_f1: float
+    changes: int
+    true_changes: int
+
+    @property
+    def spurious_changes(self) -> int:
+        """Changes beyond the true number (0 when the prediction changes no more often than the truth)."""
+        return max(0, self.changes - self.true_changes)
+
+
+def _merged(timeline) -> list[tuple[float, float, str]]:
+    """Segments with neighbours of the same chord joined."""
+    merged: list[list] = []
+    for s in timeline.segments:
+        if merged and merged[-1][2] == s.chord and abs(merged[-1][1] - s.start) < 1e-6:
+            merged[-1][1] = s.end
+        else:
+            merged.append([s.start, s.end, s.chord])
+    return [tuple(m) for m in merged]
+
+
+def score_timeline(predicted, truth, step: float = 0.04) -> TimelineScore:
+    """Score a predicted :class:`~pipeline.timeline.Timeline` against the true one.
+
+    Args:
+        predicted: the predicted timeline.
+        truth: the ground truth.
+        step: sampling step in seconds for the frame accuracy.
+
+    Returns:
+        The scores; time not covered by any segment counts as ``None``.
+    """
+    from pipeline.chords import NO_CHORD
+
+    end = truth.duration or (truth.segments[-1].end if truth.segments else 0.0)
+    times = np.arange(0.0, end, step)
+    right = [(predicted.chord_at(t) or NO_CHORD) == (truth.chord_at(t) or NO_CHORD) for t in times]
+    ours, theirs = _merged(predicted), _merged(truth)
+    used: set[int] = set()
+    matches = 0
+    for start, stop, chord in ours:
+        for k, (t_start, t_stop, t_chord) in enumerate(theirs):
+            overlap = min(stop, t_stop) - max(start, t_start)
+            union = max(stop, t_stop) - min(start, t_start)
+            if k not in used and chord == t_chord and overlap > 0 and overlap / union >= 0.5:
+                used.add(k)
+                matches += 1
+                break
+    precision = matches / len(ours) if ours else 0.0
+    recall = matches / len(theirs) if theirs else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return TimelineScore(
+        frame_accuracy=float(np.mean(right)) if len(right) else float("nan"),
+        segment_precision=precision, segment_recall=recall, segment_f1=f1,
+        changes=max(0, len(ours) - 1), true_changes=max(0, len(theirs) - 1),
+    )
