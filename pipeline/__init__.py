@@ -8,10 +8,15 @@ Modules (each importable on its own; heavy libraries load lazily, inside the fun
 - ``features``   landmark feature vectors for the chord models
 - ``datasets``   ImageFolder trees of labeled frames, landmark extraction with an on-disk cache
 - ``landmark_model``  SVM / random forest / MLP chord models on landmark features, saved with a card
-- ``evaluation`` accuracy, coverage, F1 and confusion matrices
+- ``registry``   model folders (and the default sample model) loaded once per process
+- ``fusion``     several models' per-frame probabilities pooled into one prediction
+- ``smoothing``  per-frame chords into a clean sequence (Viterbi; the seed's majority vote)
+- ``evaluation`` accuracy, coverage, F1, confusion matrices; timeline scores against ground truth
 - ``timeline``   per-frame chords merged into segments; timeline JSON
 - ``analyze``    a clip in, per-frame results and a timeline out
+- ``music``, ``synth``, ``mux``  the timeline as strummed guitar MIDI, audio, and a clip with that audio
 - ``synthetic``  the generator of the sample clips in ``sample_media/``
+- ``cli``        ``python -m pipeline``
 
 Neither this package nor ``labeling`` imports streamlit or gradio.
 """
