@@ -6,6 +6,7 @@ Nothing the pipeline writes goes to the working directory: caches and trained mo
 Environment variables:
     CHORD_STUDIO_HOME       root of caches and models (default ``~/.cache/chord-studio``)
     CHORD_STUDIO_REAL_DATA  the real labeled frames (default ``<repo>/../shared/data/guitar-chords-real``)
+    CHORD_STUDIO_DATA       the label store of :mod:`labeling` (default ``<CHORD_STUDIO_HOME>/labels``)
 """
 
 from __future__ import annotations
@@ -48,6 +49,15 @@ class Settings:
     def models_dir(self) -> Path:
         """Folder of models trained on this machine."""
         return self.home / "models"
+
+    @property
+    def data_dir(self) -> Path:
+        """Folder of the label store (database, frames, jobs); ``CHORD_STUDIO_DATA`` or ``home/labels``.
+
+        The default lies under ``home``, never inside the repository, so labels are not committed
+        by accident and tests (which point ``home`` at a temp folder) never touch a user's labels.
+        """
+        return _env_path("CHORD_STUDIO_DATA", self.home / "labels")
 
 
 def get_settings() -> Settings:
