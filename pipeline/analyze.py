@@ -1,7 +1,14 @@
-"""A clip in, chords out: sample frames, find the hand, classify the chord, merge into a timeline.
+"""A clip in, chords out: sample frames, find fretboard and hand, classify the chord, make a timeline.
+
+Per sampled frame: the fretboard detector (if any) finds the neck, whose box also helps pick the
+fretting hand; MediaPipe finds the hands; the landmark model reads the fretting hand and the image
+model the frame (or the region :func:`pipeline.regions.classifier_region` gives, when the model was
+trained on regions); :mod:`pipeline.fusion` pools their probabilities; :mod:`pipeline.smoothing`
+turns the frames into a timeline.
 
 Frames stream from :func:`pipeline.video.iter_frames` one at a time; only the per-frame results
-(landmarks and probabilities, a few hundred bytes each) are kept.
+(landmarks and probabilities, a few hundred bytes each) are kept, and image-model inputs wait in a
+batch of at most :data:`IMAGE_BATCH` frames.
 """
 
 from __future__ import annotations
@@ -9,16 +16,54 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from pipeline.chords import VOCABULARY
+from pipeline.errors import InputError
+from pipeline.fusion import FusionWeights, fuse
 from pipeline.hands import HandDetector, HandsResult
-from pipeline.landmark_model import ChordPrediction, LandmarkChordModel
+from pipeline.landmark_model import NOT_COVERED, ChordPrediction, LandmarkChordModel
 from pipeline.smoothing import SmoothingSettings, smooth
 from pipeline.timeline import Timeline, timeline_from_frames
 from pipeline.video import VideoInfo, iter_frames, probe
+
+
+IMAGE_BATCH = 16
+
+
+@dataclass
+class ModelSet:
+    """The models an analysis runs. Any may be absent, but not both chord models.
+
+    Attributes:
+        landmarks: the hand-landmark chord model.
+        image: an image chord model (:mod:`pipeline.image_models`).
+        detector: the fretboard detector (:class:`pipeline.detection.FretboardDetector`).
+        weights: how the two chord models are pooled.
+    """
+
+    landmarks: LandmarkChordModel | None = None
+    image: object | None = None
+    detector: object | None = None
+    weights: FusionWeights = field(default_factory=FusionWeights)
+
+    def __post_init__(self) -> None:
+        if self.landmarks is None and self.image is None:
+            raise InputError("Choose at least one chord model (landmarks or image).")
+
+    @property
+    def classes(self) -> list[str]:
+        """The chords any of the models can answer, in vocabulary order."""
+        known = set(self.landmarks.classes if self.landmarks else []) | set(self.image.classes if self.image else [])
+        return [c for c in VOCABULARY if c in known]
+
+    @property
+    def synthetic(self) -> bool:
+        """Whether a chord model was trained on synthetic renders (the apps and CLI say so)."""
+        return any(getattr(getattr(m, "card", None), "synthetic", False) for m in (self.landmarks, self.image) if m)
 
 
 @dataclass(frozen=True)
@@ -28,8 +73,11 @@ class FrameResult:
     Attributes:
         index, time: the source frame and its time in seconds.
         hands: the hands found.
-        prediction: the model's answer for this frame alone.
+        prediction: the fused answer for this frame alone (the only model's, with one model).
         chord: the chord after smoothing over the clip (what the timeline shows).
+        by_model: each chord model's own answer ("landmarks", "image").
+        fretboard: the detector's boxes (:class:`pipeline.detection.FretboardDetections`), if it ran.
+        region: what the image model saw (:class:`pipeline.regions.Region`), if it saw a region.
     """
 
     index: int
@@ -37,6 +85,9 @@ class FrameResult:
     hands: HandsResult
     prediction: ChordPrediction
     chord: str
+    by_model: dict[str, ChordPrediction] = field(default_factory=dict)
+    fretboard: object | None = None
+    region: object | None = None
 
 
 @dataclass
@@ -101,6 +152,13 @@ class Analysis:
                 "probability": round(frame.prediction.probability, 4),
                 "covered": int(frame.prediction.covered),
             }
+            best = frame.fretboard.best if frame.fretboard is not None and not frame.fretboard.empty else None
+            row["fretboard_score"] = round(frame.fretboard.best_score, 4) if best is not None else ""
+            row.update({f"fretboard_{k}": _round(v) for k, v in zip(("x1", "y1", "x2", "y2"), best if best is not None else [None] * 4)})
+            row["region"] = frame.region.source if frame.region is not None else ""
+            for name, prediction in frame.by_model.items():
+                row[f"{name}_chord"] = prediction.chord if prediction.covered else ""
+                row[f"{name}_probability"] = round(prediction.probability, 4) if prediction.covered else ""
             row.update({f"p_{c}": round(frame.prediction.probabilities.get(c, 0.0), 4) for c in self.classes})
             rows.append(row)
         return rows
@@ -129,7 +187,7 @@ def _round(value) -> float | str:
 
 def analyze_clip(
     path: str | Path,
-    model: LandmarkChordModel,
+    models: ModelSet | LandmarkChordModel,
     *,
     fps: float | None = 5.0,
     start: float | None = None,
@@ -142,7 +200,7 @@ def analyze_clip(
 
     Args:
         path: video or image file.
-        model: the landmark chord model.
+        models: the models to run; a landmark model alone is a set of one.
         fps: frames sampled per second (None: every frame).
         start, end: the part of the clip to analyse, in seconds (default all).
         detector: hand detector; default a new one in image mode, the mode the models' training
@@ -158,6 +216,9 @@ def analyze_clip(
     Raises:
         InputError: the clip cannot be read, or the arguments do not fit it.
     """
+    from pipeline.regions import classifier_region, crop_region, hand_choice_box
+
+    models = models if isinstance(models, ModelSet) else ModelSet(landmarks=models)
     info = probe(path)
     own_detector = detector is None
     detector = detector or HandDetector()
@@ -165,17 +226,127 @@ def analyze_clip(
     span_end = info.duration if end is None else min(end, info.duration)
     rate = fps if fps is not None else info.fps
     expected = 1 if info.is_image else max(1, math.ceil((span_end - span_start) * min(rate, info.fps or rate)))
-    seen: list[tuple[int, float, HandsResult]] = []
+    wants_region = models.image is not None and getattr(models.image.card, "input_region", "frame") != "frame"
+    seen: list[tuple[int, float, HandsResult, object, object]] = []
+    image_inputs: list[np.ndarray] = []
+    image_predictions: list[ChordPrediction] = []
     try:
         for frame in iter_frames(path, fps=fps, start=start, end=end):
-            seen.append((frame.index, frame.time, detector.detect(frame.image)))
+            fretboard = models.detector.detect(frame.image) if models.detector is not None else None
+            hands = detector.detect(frame.image, fretboard_box=hand_choice_box(fretboard, frame.image.shape))
+            region = classifier_region(frame.image.shape, fretboard, hands) if wants_region else None
+            seen.append((frame.index, frame.time, hands, fretboard, region))
+            if models.image is not None:
+                image_inputs.append(crop_region(frame.image, region) if region is not None else frame.image)
+                if len(image_inputs) == IMAGE_BATCH:
+                    image_predictions += models.image.predict(image_inputs)
+                    image_inputs.clear()
             if progress:
                 progress(min(1.0, len(seen) / expected))
+        if image_inputs:
+            image_predictions += models.image.predict(image_inputs)
     finally:
         if own_detector:
             detector.close()
-    # One batched predict for all frames: the classifier's per-call overhead dwarfs its per-row cost.
-    predictions = model.predict([hands for _, _, hands in seen])
-    frames = [FrameResult(i, t, hands, p, p.chord) for (i, t, hands), p in zip(seen, predictions)]
-    raw = Analysis(info, fps, frames, Timeline([], None), model.classes, None if info.is_image else span_end)
+    by_model: dict[str, list[ChordPrediction]] = {}
+    if models.landmarks is not None:
+        # One batched predict: the classifier's per-call overhead dwarfs its per-row cost.
+        by_model["landmarks"] = models.landmarks.predict([hands for _, _, hands, _, _ in seen])
+    if models.image is not None:
+        by_model["image"] = image_predictions
+    frames = []
+    for k, (index, time, hands, fretboard, region) in enumerate(seen):
+        answers = {name: predictions[k] for name, predictions in by_model.items()}
+        fused = _fuse_answers(answers, models.weights)
+        frames.append(FrameResult(index, time, hands, fused, fused.chord, answers, fretboard, region))
+    raw = Analysis(info, fps, frames, Timeline([], None), models.classes, None if info.is_image else span_end)
     return raw.resmoothed(smoothing)
+
+
+def _fuse_answers(answers: dict[str, ChordPrediction], weights: FusionWeights) -> ChordPrediction:
+    """One frame's answer from each model's: fused when there are two, else the only one."""
+    if len(answers) == 1:
+        return next(iter(answers.values()))
+    by_name = {"landmarks": weights.landmarks, "image": weights.image}
+    return fuse(list(answers.values()), [by_name[name] for name in answers])
+
+
+def predict_image_files(
+    models: ModelSet | LandmarkChordModel,
+    paths: list[str | Path],
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[list[ChordPrediction], dict[str, list[ChordPrediction]]]:
+    """The chord of each image file, as :func:`analyze_clip` decides a frame.
+
+    Landmarks come from the on-disk cache (:func:`pipeline.datasets.extract_landmarks`); the image
+    model reads the images in batches.
+
+    Args:
+        models: the models; a landmark model alone is a set of one.
+        paths: image files.
+        workers: processes for hand detection.
+        progress: ``progress(done, total)`` during hand detection.
+
+    Returns:
+        (fused prediction per image, each model's predictions by name).
+    """
+    import cv2
+
+    from pipeline.datasets import extract_landmarks
+    from pipeline.regions import classifier_region, crop_region
+
+    models = models if isinstance(models, ModelSet) else ModelSet(landmarks=models)
+    wants_region = models.image is not None and getattr(models.image.card, "input_region", "frame") != "frame"
+    hands = extract_landmarks(paths, workers=workers, progress=progress) if models.landmarks or wants_region else None
+    by_model: dict[str, list[ChordPrediction]] = {}
+    if models.landmarks is not None:
+        by_model["landmarks"] = models.landmarks.predict(hands)
+    if models.image is not None:
+        predictions: list[ChordPrediction] = []
+        for start in range(0, len(paths), 32):
+            batch = []
+            for k in range(start, min(start + 32, len(paths))):
+                image = cv2.cvtColor(cv2.imread(str(paths[k])), cv2.COLOR_BGR2RGB)
+                if wants_region:
+                    fretboard = models.detector.detect(image) if models.detector is not None else None
+                    image = crop_region(image, classifier_region(image.shape, fretboard, hands[k]))
+                batch.append(image)
+            predictions += models.image.predict(batch)
+        by_model["image"] = predictions
+    fused = [_fuse_answers({name: p[k] for name, p in by_model.items()}, models.weights) for k in range(len(paths))]
+    return fused, by_model
+
+
+def write_annotated_video(analysis: Analysis, clip: str | Path, out: str | Path) -> Path:
+    """Write the sampled frames with the fretboard box, hand landmarks and chord drawn on them.
+
+    Re-reads the clip at the analysis's sampling (streaming, one frame at a time) and writes an
+    H.264 MP4 at that rate.
+
+    Args:
+        analysis: the result of :func:`analyze_clip` on ``clip``.
+        clip: the clip analysed.
+        out: the MP4 to write.
+
+    Returns:
+        The path written.
+    """
+    from pipeline.annotate import BoxAnnotator, ChordLabelAnnotator, HandAnnotator
+    from pipeline.video import write_video
+
+    boxes, hands, label = BoxAnnotator(best_only=True), HandAnnotator(), ChordLabelAnnotator()
+    by_index = {f.index: f for f in analysis.frames}
+    start = analysis.frames[0].time if analysis.frames else None
+
+    def drawn():
+        for frame in iter_frames(clip, fps=analysis.fps, start=start, end=analysis.end):
+            result = by_index.get(frame.index)
+            if result is None:
+                continue
+            image = boxes.annotate(frame.image, result.fretboard)
+            image = hands.annotate(image, result.hands)
+            yield label.annotate(image, (result.chord, result.prediction.probabilities.get(result.chord, 0.0)))
+
+    rate = analysis.fps or analysis.clip.fps or 1.0
+    return write_video(out, drawn(), fps=min(rate, analysis.clip.fps or rate))

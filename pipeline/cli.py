@@ -44,12 +44,16 @@ def _default_split(root: Path, split: str | None, preferred: str) -> str | None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    if args.kind == "detector":
+        return _train_detector(args)
     from pipeline.datasets import dataset_fingerprint, read_image_folder
+
+    root = Path(args.data)
+    images = read_image_folder(root, _default_split(root, args.split, "train"))
+    if args.kind in ("image", "cnn"):
+        return _train_image(args, images)
     from pipeline.landmark_model import train_landmark_model
 
-    if args.kind != "landmarks":
-        raise InputError(f"--kind {args.kind} is not available yet; use --kind landmarks.")
-    images = read_image_folder(args.data, _default_split(Path(args.data), args.split, "train"))
     results = _extract(images, args.workers, "hands")
     print(f"{len(images)} images, {sum(bool(r) for r in results)} with a hand", file=sys.stderr)
 
@@ -62,7 +66,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         feature_versions=args.features,
         estimators=args.estimators,
         folds=args.folds,
-        trained_on=str(Path(args.data).resolve()),
+        trained_on=str(root.resolve()),
         data_fingerprint=dataset_fingerprint(images),
         synthetic=args.synthetic,
         progress=report,
@@ -74,26 +78,96 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_evaluate(args: argparse.Namespace) -> int:
+def _train_image(args: argparse.Namespace, images) -> int:
     from pipeline.datasets import read_image_folder
-    from pipeline.evaluation import evaluate_predictions
-    from pipeline.landmark_model import LandmarkChordModel
+    from pipeline.image_models import train_image_model
 
-    model = LandmarkChordModel.load(args.model)
-    images = read_image_folder(args.data, _default_split(Path(args.data), args.split, "val"))
-    predictions = model.predict(_extract(images, args.workers, "hands"))
-    report = evaluate_predictions(
-        [image.chord for image in images], [p.chord for p in predictions], [p.covered for p in predictions]
+    root = Path(args.data)
+    val = read_image_folder(root, "val") if args.split is None and (root / "val").is_dir() else None
+
+    def report(epoch: int, metrics: dict) -> None:
+        shown = "  ".join(f"{k} {v:.3f}" for k, v in metrics.items() if isinstance(v, float))
+        print(f"  epoch {epoch}: {shown}", file=sys.stderr)
+
+    model = train_image_model(
+        images, kind=args.kind, backbone=args.backbone, mode=args.mode, epochs=args.epochs, out=args.out,
+        progress=report, input_size=args.input_size, val_images=val, trained_on=str(root.resolve()),
+        synthetic=args.synthetic,
     )
-    print(json.dumps(report.to_dict(), indent=2) if args.json else report.format_text())
+    metrics = {k: round(v, 4) for k, v in model.card.metrics.items() if isinstance(v, (int, float))}
+    print(f"{args.kind} ({model.card.mode}) {metrics}")
+    print(f"saved {args.out}")
     return 0
 
 
-def cmd_analyze(args: argparse.Namespace) -> int:
-    from pipeline.analyze import analyze_clip
-    from pipeline.registry import load_landmark_model
+def _train_detector(args: argparse.Namespace) -> int:
+    from pipeline.detection import train_detector
 
-    model = load_landmark_model(args.model)
+    best = train_detector(args.data, args.out, base=args.base, epochs=args.epochs or 20, imgsz=args.imgsz,
+                          freeze=args.freeze)
+    card = json.loads((best.parent / "card.json").read_text())
+    print(f"detector {card['metrics']} in {card['train_seconds']:.0f} s")
+    print(f"saved {best}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from pipeline.registry import model_kind
+
+    if len(args.model) == 1 and model_kind(args.model[0]) == "detector":
+        from pipeline.detection import evaluate_detector
+
+        scores = evaluate_detector(args.model[0], args.data)
+        print(json.dumps(scores, indent=2) if args.json else "  ".join(f"{k} {v:.3f}" for k, v in scores.items()))
+        return 0
+    from pipeline.analyze import predict_image_files
+    from pipeline.datasets import read_image_folder
+    from pipeline.evaluation import evaluate_predictions
+    from pipeline.registry import load_model_set
+
+    models = load_model_set(args.model, detector=args.detector)
+    images = read_image_folder(args.data, _default_split(Path(args.data), args.split, "val"))
+    bar = _bar(None, "hands")
+
+    def progress(done: int, total: int) -> None:
+        bar.total, bar.n = total, done
+        bar.refresh()
+
+    try:
+        fused, by_model = predict_image_files(models, [image.path for image in images], args.workers, progress)
+    finally:
+        bar.close()
+    truth = [image.chord for image in images]
+
+    def report(predictions):
+        return evaluate_predictions(truth, [p.chord for p in predictions], [p.covered for p in predictions])
+
+    main_report = report(fused)
+    if args.json:
+        out = main_report.to_dict()
+        if len(by_model) > 1:
+            out["by_model"] = {name: report(p).to_dict() for name, p in by_model.items()}
+        print(json.dumps(out, indent=2))
+        return 0
+    if len(by_model) > 1:
+        for name, predictions in by_model.items():
+            single = report(predictions)
+            print(f"{name:10s} accuracy {single.accuracy:.3f}  coverage {single.coverage:.3f}  macro F1 {single.macro_f1:.3f}")
+        print("fused:")
+    print(main_report.format_text())
+    return 0
+
+
+def _model_set(args: argparse.Namespace):
+    from pipeline.registry import load_model_set
+
+    return load_model_set(args.model or [None], detector=args.detector)
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from pipeline.analyze import analyze_clip, write_annotated_video
+
+    models = _model_set(args)
     bar = _bar(100, "analyze")
 
     def progress(fraction: float) -> None:
@@ -101,12 +175,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         bar.refresh()
 
     try:
-        analysis = analyze_clip(args.clip, model, fps=args.fps, start=args.start, end=args.end, progress=progress)
+        analysis = analyze_clip(args.clip, models, fps=args.fps, start=args.start, end=args.end, progress=progress)
     finally:
         bar.close()
     written = analysis.write(args.out)
-    if model.card.synthetic:
-        print("note: this model was trained on synthetic renders, not real footage", file=sys.stderr)
+    if not args.no_video and not analysis.clip.is_image:
+        written["video"] = write_annotated_video(analysis, args.clip, Path(args.out) / "annotated.mp4")
+    if models.synthetic:
+        print("note: a model here was trained on synthetic renders, not real footage", file=sys.stderr)
     print(f"{len(analysis.frames)} frames, hand found in {analysis.coverage:.0%}")
     for segment in analysis.timeline.segments:
         print(f"  {segment.start:7.2f} - {segment.end:7.2f} s  {segment.chord:5s} p={segment.probability:.2f}")
@@ -125,9 +201,8 @@ def cmd_listen(args: argparse.Namespace) -> int:
         timeline = source
     else:
         from pipeline.analyze import analyze_clip
-        from pipeline.registry import load_landmark_model
 
-        timeline = analyze_clip(source, load_landmark_model(args.model), fps=args.fps).timeline
+        timeline = analyze_clip(source, _model_set(args), fps=args.fps).timeline
         clip = source
     settings = PerformanceSettings(guitar=args.guitar, pattern=args.pattern, bpm=args.bpm)
     outputs = render_listen_outputs(
@@ -149,9 +224,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pipeline", description="Recognise guitar chords in clips.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    train = commands.add_parser("train", help="train a chord model on an ImageFolder tree")
-    train.add_argument("--kind", default="landmarks", choices=["landmarks"], help="model family")
-    train.add_argument("--data", required=True, help="<root>/<chord>/*.jpg or <root>/<split>/<chord>/*.jpg")
+    train = commands.add_parser("train", help="train a chord model (ImageFolder tree) or a detector (YOLO data)")
+    train.add_argument("--kind", default="landmarks", choices=["landmarks", "image", "cnn", "detector"],
+                       help="landmarks: SVM/RF/MLP on hand landmarks; image: a transformers backbone; "
+                            "cnn: a compact CNN from scratch; detector: YOLO fretboard detector")
+    train.add_argument("--data", required=True,
+                       help="<root>/<chord>/*.jpg or <root>/<split>/<chord>/*.jpg; for a detector, a YOLO data.yaml")
     train.add_argument("--split", help="split to train on (default: 'train' if present, else all; 'all' for all)")
     train.add_argument("--out", required=True, help="model folder to write")
     train.add_argument("--estimators", nargs="+", default=list(ESTIMATORS), choices=ESTIMATORS)
@@ -159,11 +237,20 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--folds", type=int, default=5, help="cross-validation folds")
     train.add_argument("--workers", type=int, help="processes for hand detection (default: CPUs, at most 4)")
     train.add_argument("--synthetic", action="store_true", help="mark the model as trained on synthetic renders")
+    train.add_argument("--epochs", type=int, help="epochs (cnn, image fine-tune, detector)")
+    train.add_argument("--backbone", help="image: hub id or local folder (default facebook/dinov2-small)")
+    train.add_argument("--mode", choices=["linear-probe", "fine-tune", "from-scratch"], help="image / cnn training mode")
+    train.add_argument("--input-size", type=int, nargs=2, metavar=("H", "W"), help="image / cnn input size")
+    train.add_argument("--base", default="yolov8n.yaml", help="detector: yolov8n.yaml (from scratch), yolov8n.pt or a path")
+    train.add_argument("--imgsz", type=int, default=640, help="detector: training image size")
+    train.add_argument("--freeze", type=int, help="detector: freeze the first N layers (the seed's frozen backbone)")
     train.set_defaults(run=cmd_train)
 
-    evaluate = commands.add_parser("evaluate", help="score a model on labeled frames")
-    evaluate.add_argument("--model", required=True, help="model folder")
-    evaluate.add_argument("--data", required=True, help="ImageFolder tree")
+    evaluate = commands.add_parser("evaluate", help="score a model, or fused models, on labeled frames")
+    evaluate.add_argument("--model", required=True, nargs="+",
+                          help="model folder(s): one landmark and / or one image model (fused), or a detector")
+    evaluate.add_argument("--detector", help="detector weights, for image models trained on regions")
+    evaluate.add_argument("--data", required=True, help="ImageFolder tree; for a detector, a YOLO data.yaml")
     evaluate.add_argument("--split", help="split to evaluate (default: 'val' if present, else all; 'all' for all)")
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
     evaluate.add_argument("--workers", type=int, help="processes for hand detection")
@@ -171,8 +258,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     analyze = commands.add_parser("analyze", help="chords of a clip: frames.csv and timeline.json")
     analyze.add_argument("clip", help="video (mp4, mov, avi, webm, mkv) or image (jpg, png)")
-    analyze.add_argument("--model", help="model folder (default: the sample model, trained on first use)")
-    analyze.add_argument("--out", required=True, help="folder for frames.csv and timeline.json")
+    analyze.add_argument("--model", nargs="+",
+                         help="chord model folder(s): a landmark and / or an image model, fused "
+                              "(default: the sample model, trained on first use)")
+    analyze.add_argument("--detector", help="fretboard detector weights (best.pt or its folder)")
+    analyze.add_argument("--no-video", action="store_true", help="skip the annotated MP4")
+    analyze.add_argument("--out", required=True, help="folder for frames.csv, timeline.json and annotated.mp4")
     analyze.add_argument("--fps", type=float, default=5.0, help="frames sampled per second")
     analyze.add_argument("--start", type=float, help="start time in seconds")
     analyze.add_argument("--end", type=float, help="end time in seconds")
@@ -181,7 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
     listen = commands.add_parser("listen", help="render a timeline (or a clip's chords) as guitar audio")
     listen.add_argument("source", help="timeline.json, or a clip to analyse and mux the audio onto")
     listen.add_argument("--out", required=True, help="folder for the MIDI, WAV, subtitles and MP4")
-    listen.add_argument("--model", help="model folder, for a clip (default: the sample model)")
+    listen.add_argument("--model", nargs="+", help="chord model folder(s), for a clip (default: the sample model)")
+    listen.add_argument("--detector", help="fretboard detector weights, for a clip")
     listen.add_argument("--fps", type=float, default=5.0, help="frames sampled per second, for a clip")
     listen.add_argument("--bpm", type=float, help="tempo (default: estimated from the chord changes)")
     listen.add_argument("--pattern", default="folk", help="strumming pattern: down, folk, eighths, waltz")

@@ -34,6 +34,7 @@ from pipeline.errors import InputError
 from pipeline.music import PerformanceSettings, perform
 from pipeline.synth import render
 from pipeline.timeline import Segment, Timeline
+from pipeline.annotate import ChordLabelAnnotator  # noqa: F401 (the one label annotator; re-exported)
 
 logger = logging.getLogger(__name__)
 
@@ -90,48 +91,6 @@ def write_subtitles(timeline: Timeline, path: str | Path) -> Path:
 
 # --------------------------------------------------------------------------------------------
 # Burned-in labels
-
-
-class ChordLabelAnnotator:
-    """Draws the chord name in a box in a corner of a frame (OpenCV's Hershey font: no font files).
-
-    Args:
-        position: ``"top-left"``, ``"top-right"``, ``"bottom-left"`` or ``"bottom-right"``.
-        scale: text height as a fraction of the frame height.
-        color: RGB text colour.
-        background: RGB box colour.
-    """
-
-    def __init__(
-        self,
-        position: str = "top-left",
-        scale: float = 0.08,
-        color: tuple[int, int, int] = (255, 255, 255),
-        background: tuple[int, int, int] = (20, 20, 20),
-    ) -> None:
-        if position not in ("top-left", "top-right", "bottom-left", "bottom-right"):
-            raise InputError(f"Unknown label position {position!r}.")
-        self.position, self.scale, self.color, self.background = position, scale, color, background
-
-    def annotate(self, image: np.ndarray, chord: str | None) -> np.ndarray:
-        """Return a copy of ``image`` (RGB uint8, (H, W, 3)) with ``chord`` drawn; None/"None" draws nothing."""
-        import cv2
-
-        out = np.array(image, dtype=np.uint8, copy=True)
-        if not chord or chord == NO_CHORD:
-            return out
-        height, width = out.shape[:2]
-        font = cv2.FONT_HERSHEY_SIMPLEX
-        font_scale = max(0.4, self.scale * height / 22.0)  # Hershey simplex is ~22 px tall at scale 1
-        thickness = max(1, int(round(font_scale * 2)))
-        (text_w, text_h), baseline = cv2.getTextSize(chord, font, font_scale, thickness)
-        pad = max(4, text_h // 3)
-        box_w, box_h = text_w + 2 * pad, text_h + baseline + 2 * pad
-        x0 = pad if "left" in self.position else width - box_w - pad
-        y0 = pad if "top" in self.position else height - box_h - pad
-        cv2.rectangle(out, (x0, y0), (x0 + box_w, y0 + box_h), self.background, thickness=-1)
-        cv2.putText(out, chord, (x0 + pad, y0 + pad + text_h), font, font_scale, self.color, thickness, cv2.LINE_AA)
-        return out
 
 
 # --------------------------------------------------------------------------------------------

@@ -10,12 +10,14 @@ pass its folder. Its card says ``synthetic: true`` and the apps say so.
 
 from __future__ import annotations
 
+import json
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pipeline.config import get_settings
+from pipeline.errors import InputError
 from pipeline.landmark_model import LandmarkChordModel
 
 SAMPLE_MODEL = "landmarks-sample-v2"
@@ -62,23 +64,98 @@ def build_sample_model(folder: str | Path, per_chord: int = SAMPLE_IMAGES_PER_CH
     return model
 
 
-def load_landmark_model(spec: str | Path | None = None) -> LandmarkChordModel:
-    """The landmark model of a folder, or the sample model for ``None`` (built if missing).
-
-    Models are cached per process by folder and card time, so reloading after retraining works.
+def model_kind(spec: str | Path) -> str:
+    """The kind of a model folder or file: "landmarks", "image", "cnn" or "detector".
 
     Raises:
-        InputError: the folder is not a landmark model.
+        InputError: there is no model there.
+    """
+    path = Path(spec)
+    if path.suffix == ".pt" or (path.is_dir() and (path / "best.pt").is_file()):
+        return "detector"
+    card = path / "card.json"
+    if not card.is_file():
+        raise InputError(f"{path} is not a model folder (it has no card.json).")
+    try:
+        return str(json.loads(card.read_text()).get("kind", ""))
+    except (json.JSONDecodeError, AttributeError) as error:
+        raise InputError(f"{path.name}/card.json is not a valid model card: {error}.") from error
+
+
+def load_model(spec: str | Path | None = None):
+    """Any model by folder (or detector weights), loaded once per process; None is the sample model.
+
+    Models are cached by path and card time, so reloading after retraining works.
+
+    Returns:
+        A :class:`LandmarkChordModel`, an image chord model (:mod:`pipeline.image_models`) or a
+        :class:`pipeline.detection.FretboardDetector`.
+
+    Raises:
+        InputError: no model there, or of a kind this version cannot load.
     """
     folder = Path(spec) if spec is not None else sample_model_dir()
     with _lock:
         if spec is None and not folder.is_dir():
             build_sample_model(folder)
-        card = folder / "card.json"
-        key = (str(folder.resolve()), card.stat().st_mtime_ns if card.exists() else 0)
+        kind = model_kind(folder)
+        stamp = folder / ("card.json" if kind != "detector" or folder.is_dir() else "")
+        key = (str(folder.resolve()), stamp.stat().st_mtime_ns if stamp.exists() else 0)
         if key not in _loaded:
-            _loaded[key] = LandmarkChordModel.load(folder)
+            if kind == "landmarks":
+                _loaded[key] = LandmarkChordModel.load(folder)
+            elif kind in ("image", "cnn"):
+                from pipeline.image_models import load_image_model
+
+                _loaded[key] = load_image_model(folder)
+            elif kind == "detector":
+                from pipeline.detection import FretboardDetector
+
+                _loaded[key] = FretboardDetector(folder)
+            else:
+                raise InputError(f"{folder.name} holds a model of kind {kind!r}, which this version cannot load.")
         return _loaded[key]
+
+
+def load_landmark_model(spec: str | Path | None = None) -> LandmarkChordModel:
+    """The landmark model of a folder, or the sample model for ``None`` (built if missing).
+
+    Raises:
+        InputError: the folder is not a landmark model.
+    """
+    model = load_model(spec)
+    if not isinstance(model, LandmarkChordModel):
+        raise InputError(f"{spec} is not a landmark model.")
+    return model
+
+
+def load_model_set(chord_models: Sequence[str | Path | None] = (None,), detector: str | Path | None = None,
+                   weights=None):
+    """The models of an analysis: chord model folders (landmarks and / or image), and a detector.
+
+    Args:
+        chord_models: folders of at most one landmark and one image model; ``None`` is the sample model.
+        detector: detector weights (``best.pt`` or its folder), or None for no detector.
+        weights: :class:`pipeline.fusion.FusionWeights`, default equal.
+
+    Raises:
+        InputError: a folder is not a chord model, or two of one kind are given.
+    """
+    from pipeline.analyze import ModelSet
+    from pipeline.fusion import FusionWeights
+
+    chosen: dict[str, object] = {}
+    for spec in chord_models:
+        model = load_model(spec)
+        slot = "landmarks" if isinstance(model, LandmarkChordModel) else "image" if hasattr(model, "embed") else None
+        if slot is None:
+            raise InputError(f"{spec} is not a chord model (pass detectors with --detector).")
+        if slot in chosen:
+            raise InputError(f"Two {slot} models given; an analysis fuses at most one of each kind.")
+        chosen[slot] = model
+    return ModelSet(landmarks=chosen.get("landmarks"), image=chosen.get("image"),
+                    detector=load_model(detector) if detector is not None else None,
+                    weights=weights or FusionWeights())
 
 
 def clear_cache() -> None:
@@ -87,4 +164,7 @@ def clear_cache() -> None:
         _loaded.clear()
 
 
-__all__ = ["SAMPLE_MODEL", "build_sample_model", "clear_cache", "load_landmark_model", "sample_model_dir"]
+__all__ = [
+    "SAMPLE_MODEL", "build_sample_model", "clear_cache", "load_landmark_model", "load_model", "load_model_set",
+    "model_kind", "sample_model_dir",
+]
