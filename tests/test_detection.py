@@ -214,3 +214,39 @@ def test_fine_tune_with_a_frozen_backbone(trained, tmp_path, monkeypatch):
     with pytest.raises(InputError, match="sets project"):
         train_detector(data, tmp_path / "x", project=str(tmp_path))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tuned"]
+
+
+def test_analysis_with_a_detector_writes_boxes_and_an_annotated_video(trained, tmp_path):
+    """The model-set path end to end: detector + landmark model over a sample clip, through the CLI."""
+    import csv
+
+    from pipeline.analyze import analyze_clip, write_annotated_video
+    from pipeline.cli import main
+    from pipeline.config import SAMPLE_MEDIA_DIR
+    from pipeline.registry import load_model_set
+    from pipeline.video import probe
+
+    folder = trained[0]
+    models = load_model_set([None], detector=folder)
+    assert models.detector is not None and models.landmarks is not None and models.image is None
+    clip = SAMPLE_MEDIA_DIR / "strumming_em_d.mp4"
+    analysis = analyze_clip(clip, models, fps=2)
+    assert len(analysis.frames) == 12 and all(f.fretboard is not None for f in analysis.frames)
+    assert all(set(f.by_model) == {"landmarks"} for f in analysis.frames)
+    video = write_annotated_video(analysis, clip, tmp_path / "annotated.mp4")
+    assert probe(video).frame_count == 12
+    assert main(["analyze", str(clip), "--detector", str(folder), "--fps", "2", "--out", str(tmp_path / "cli")]) == 0
+    with open(tmp_path / "cli" / "frames.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {"fretboard_score", "fretboard_x1", "region", "landmarks_chord"} <= set(rows[0])
+    assert (tmp_path / "cli" / "annotated.mp4").is_file()
+
+
+def test_model_sets_refuse_what_they_cannot_fuse(trained):
+    from pipeline.registry import load_model_set
+
+    folder = trained[0]
+    with pytest.raises(InputError, match="not a chord model"):
+        load_model_set([folder])
+    with pytest.raises(InputError, match="Two landmarks models"):
+        load_model_set([None, None])
