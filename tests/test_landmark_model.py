@@ -102,3 +102,23 @@ def test_evaluation_counts_undecided_frames_as_none():
     assert report.per_class_f1["C"] == pytest.approx(2 / 3)
     assert report.macro_f1 == pytest.approx(np.mean(list(report.per_class_f1.values())))
     assert "covered accuracy" in report.format_text()
+
+
+def test_a_saved_model_predicts_the_same_in_a_fresh_process(tmp_path):
+    import pickle
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    results, labels = _frames(6, seed=4, with_empty=1)
+    model = train_landmark_model(results, labels, estimators=("svm",), folds=3)
+    folder = model.save(tmp_path / "model")
+    (tmp_path / "frames.pkl").write_bytes(pickle.dumps(results))
+    code = (
+        "import pickle, sys; from pipeline.landmark_model import LandmarkChordModel as M; "
+        f"r = pickle.load(open({str(tmp_path / 'frames.pkl')!r}, 'rb')); "
+        f"sys.stdout.buffer.write(pickle.dumps([p.probabilities for p in M.load({str(folder)!r}).predict(r)]))"
+    )
+    repo = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, check=True).stdout
+    assert pickle.loads(out) == [p.probabilities for p in model.predict(results)]
