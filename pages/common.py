@@ -1,0 +1,328 @@
+"""What every page shares: the sidebar's choices, cached models and results, the session's folders, charts.
+
+Not a page: ``app.py`` lists the pages with ``st.navigation``, so Streamlit does not turn this file
+into one. Logic lives in :mod:`pipeline` and :mod:`labeling`; here are only Streamlit's caches and
+plotly figures.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import pickle
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from pipeline.chords import NO_CHORD, VOCABULARY
+from pipeline.config import get_settings
+from pipeline.errors import InputError
+from pipeline.studio import SAMPLE, ModelEntry, discover_models, get_studio_settings, model_entry
+
+# One colour per chord of the vocabulary (plotly's qualitative palettes), grey for no chord.
+_PALETTE = ["#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692", "#B6E880", "#FF97FF",
+            "#FECB52", "#1F77B4", "#8C564B", "#2CA02C", "#D62728"]
+CHORD_COLOURS = {c: _PALETTE[i % len(_PALETTE)] for i, c in enumerate(c for c in VOCABULARY if c != NO_CHORD)}
+CHORD_COLOURS[NO_CHORD] = "#B0B0B0"
+
+
+# --------------------------------------------------------------------------------------------------
+# Sidebar
+
+
+def sidebar() -> None:
+    """The shared sidebar: model folder(s), data directory, sampling rate. Nothing else."""
+    settings = get_studio_settings()
+    with st.sidebar:
+        st.text_input("Data directory (label store)", value=str(get_settings().data_dir), key="data_dir",
+                      help="Where labels, snapshots and retrained models live (CHORD_STUDIO_DATA).")
+        st.text_area("More model folders, one per line", value="\n".join(settings.models), key="model_folders",
+                     help="Landmark or image model folders (card.json), or a fretboard detector (best.pt).")
+        entries = available_models()
+        names = [e.name for e in entries]
+        wanted = [model_entry(p).name for p in settings.models if _is_model(p)] or [SAMPLE]
+        default = [n for n in wanted if n in names] or names[:1]
+        st.multiselect("Models", names, default=default, key="models",
+                       format_func=lambda n: "sample (synthetic renders)" if n == SAMPLE else n)
+        st.number_input("Sampling rate (frames per second)", 0.5, 30.0, float(settings.fps), 0.5, key="fps")
+
+
+def _is_model(path: str) -> bool:
+    try:
+        model_entry(path)
+    except InputError:
+        return False
+    return True
+
+
+def data_dir() -> Path:
+    """The label store folder chosen in the sidebar."""
+    return Path(st.session_state.get("data_dir") or get_settings().data_dir).expanduser()
+
+
+def fps() -> float:
+    """The sampling rate chosen in the sidebar."""
+    return float(st.session_state.get("fps") or get_studio_settings().fps)
+
+
+def available_models() -> list[ModelEntry]:
+    """Every model the studio finds, plus the folders typed into the sidebar (bad ones reported)."""
+    extra = [line.strip() for line in str(st.session_state.get("model_folders", "")).splitlines() if line.strip()]
+    for folder in extra:
+        if not _is_model(folder):
+            st.sidebar.warning(f"{folder} is not a model folder the studio knows; it is left out.")
+    return discover_models(data_dir(), [f for f in extra if _is_model(f)])
+
+
+def chosen_models(kind: str | None = "landmarks") -> list[ModelEntry]:
+    """The models chosen in the sidebar (of ``kind``; None for every kind)."""
+    chosen = set(st.session_state.get("models") or [SAMPLE])
+    return [e for e in available_models() if e.name in chosen and (kind is None or e.kind == kind)]
+
+
+def synthetic_note(entry: ModelEntry) -> None:
+    """Say so when a model was trained on synthetic renders (DESIGN: an offline default is honest)."""
+    if entry.synthetic:
+        st.info(f"**{entry.name}** was trained on synthetic renders of the sample clips' scenes, not on real "
+                "footage: it recognises the sample clips. For your own clips, train a model on real frames "
+                "(Models page or `python -m pipeline train`).")
+
+
+# --------------------------------------------------------------------------------------------------
+# Cached resources
+
+
+@st.cache_resource(show_spinner="Loading the model (the sample model is built on first use, about a minute)...")
+def load_landmark_model(spec: str | None, key: str):
+    """A landmark model, loaded once per process (``key`` changes when the model is retrained)."""
+    from pipeline.registry import load_landmark_model as load
+
+    return load(spec)
+
+
+def landmark_model(entry: ModelEntry):
+    """The loaded landmark model of an entry."""
+    return load_landmark_model(entry.spec, entry.key)
+
+
+@st.cache_resource(show_spinner="Loading the fretboard detector...")
+def load_detector(folder: str, key: str):
+    """A fretboard detector, once per process (shared between sessions; it locks its predict)."""
+    from pipeline.detection import load_detector as load
+
+    return load(folder)
+
+
+@st.cache_resource
+def work_dir() -> Path:
+    """This process's scratch folder (derived files by content hash; per-session uploads); removed at exit."""
+    path = Path(tempfile.mkdtemp(prefix="chord-studio-"))
+    atexit.register(shutil.rmtree, path, True)
+    return path
+
+
+def session_dir(name: str) -> Path:
+    """A folder of this browser session only (uploads), under :func:`work_dir`."""
+    if "session_id" not in st.session_state:
+        st.session_state["session_id"] = uuid.uuid4().hex
+    path = work_dir() / "sessions" / st.session_state["session_id"] / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def derived_path(kind: str, *parts) -> Path:
+    """Where a file derived from ``parts`` (content hashes, settings) lives in :func:`work_dir`."""
+    key = hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:24]
+    folder = work_dir() / kind
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / key
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def file_digest(path: str, size: int, mtime_ns: int) -> str:
+    """SHA-256 of a file's content (cached by path, size and time)."""
+    from pipeline.datasets import file_digest as digest
+
+    return digest(path)
+
+
+def digest_of(path: Path) -> str:
+    """SHA-256 of a file's content."""
+    stat = Path(path).stat()
+    return file_digest(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def load_analysis(key: str, _file: str):
+    """An analysis written by :func:`analysis_for`, kept in memory by its key (content hash + settings)."""
+    with open(_file, "rb") as handle:
+        return pickle.load(handle)
+
+
+def analysis_for(path: Path, entry: ModelEntry, rate: float, start: float | None, end: float | None, progress=None):
+    """The analysis of a clip by a model at a rate: computed once per content and settings, then cached.
+
+    The first run shows ``progress``; later runs (any session) read the cached result.
+    """
+    from pipeline.analyze import analyze_clip
+
+    parts = (digest_of(path), entry.key, rate, start, end)
+    file = derived_path("analyses", *parts).with_suffix(".pkl")
+    if not file.exists():
+        analysis = analyze_clip(path, landmark_model(entry), fps=rate, start=start, end=end, progress=progress)
+        temp = file.with_suffix(".part")
+        with open(temp, "wb") as handle:
+            pickle.dump(analysis, handle)
+        temp.replace(file)
+    return load_analysis(file.stem, str(file))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def frame_image(digest: str, time: float, _path: str):
+    """The clip's frame nearest ``time`` (RGB array), cached by clip content and time."""
+    from pipeline.video import read_frame
+
+    return read_frame(_path, time).image
+
+
+# --------------------------------------------------------------------------------------------------
+# Charts
+
+
+def timeline_figure(analysis, selected: float | None = None, truth=None) -> go.Figure:
+    """One coloured bar per chord segment over time, a marker per frame at its chord's probability.
+
+    Args:
+        analysis: the :class:`pipeline.analyze.Analysis`.
+        selected: time of the frame shown in the frame browser (a vertical line), or None.
+        truth: a ground-truth timeline to draw as a second row, or None.
+    """
+    fig = go.Figure()
+    rows = [("recognised", analysis.timeline)] + ([("ground truth", truth)] if truth is not None else [])
+    shown: set[str] = set()
+    for row, timeline in rows:
+        for s in timeline.segments:
+            fig.add_trace(go.Bar(
+                x=[s.end - s.start], base=[s.start], y=[row], orientation="h", name=s.chord,
+                marker_color=CHORD_COLOURS.get(s.chord, "#888"), text=s.chord, textposition="inside",
+                insidetextanchor="middle", legendgroup=s.chord, showlegend=s.chord not in shown,
+                hovertemplate=f"{s.chord}<br>%{{base:.2f}}-{s.end:.2f} s<br>mean p {s.probability:.2f}<extra>{row}</extra>",
+                yaxis="y",
+            ))
+            shown.add(s.chord)
+    frames = analysis.frames
+    fig.add_trace(go.Scatter(
+        x=[f.time for f in frames], y=[f.prediction.probabilities.get(f.chord, 0.0) for f in frames],
+        mode="markers", yaxis="y2", name="frame probability",
+        marker=dict(size=7, color=[CHORD_COLOURS.get(f.chord, "#888") for f in frames], line=dict(width=1, color="#222"),
+                    symbol=["circle" if f.prediction.covered else "x" for f in frames]),
+        customdata=[[f.chord, f.prediction.chord, "hand" if f.prediction.covered else "no hand"] for f in frames],
+        hovertemplate="%{x:.2f} s: %{customdata[0]} (frame alone: %{customdata[1]}, %{customdata[2]})"
+                      "<br>p %{y:.2f}<extra></extra>",
+    ))
+    if selected is not None:
+        fig.add_vline(x=selected, line_dash="dot", line_color="#444")
+    fig.update_layout(
+        barmode="overlay", height=260 + 40 * len(rows), margin=dict(l=10, r=10, t=30, b=10),
+        xaxis=dict(title="time (s)", range=[0, analysis.timeline.duration or None]),
+        yaxis=dict(domain=[0, 0.45], title=None),
+        yaxis2=dict(domain=[0.55, 1.0], range=[0, 1.05], title="probability"),
+        legend=dict(orientation="h", y=1.12),
+    )
+    return fig
+
+
+def probability_figure(probabilities: dict[str, float], highlight: str | None = None, title: str = "") -> go.Figure:
+    """A bar per class with its probability; ``highlight`` drawn in the chord's colour, others grey."""
+    classes = list(probabilities)
+    fig = go.Figure(go.Bar(
+        x=classes, y=[probabilities[c] for c in classes],
+        marker_color=[CHORD_COLOURS.get(c, "#888") if c == highlight or highlight is None else "#C8C8C8" for c in classes],
+        text=[f"{probabilities[c]:.2f}" for c in classes], textposition="outside",
+    ))
+    fig.update_layout(height=260, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+                      yaxis=dict(range=[0, 1.1], title="probability"))
+    if title:
+        fig.update_layout(title=dict(text=title))
+    return fig
+
+
+def confusion_figure(report, title: str) -> go.Figure:
+    """A confusion matrix heatmap (rows true, columns predicted) of an evaluation report."""
+    labels = report.labels
+    z = report.confusion or [[0] * len(labels) for _ in labels]
+    fig = go.Figure(go.Heatmap(z=z, x=labels, y=labels, colorscale="Blues", showscale=False,
+                               text=z, texttemplate="%{text}", hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>"))
+    fig.update_layout(title=dict(text=title), height=360, margin=dict(l=10, r=10, t=40, b=10),
+                      xaxis=dict(title="predicted", side="bottom"), yaxis=dict(title="true", autorange="reversed"))
+    return fig
+
+
+def show_error(error: Exception) -> None:
+    """A clear message for bad input; anything else is a bug and is shown as one, not a traceback."""
+    if isinstance(error, InputError):
+        st.error(str(error))
+    else:
+        st.error(f"Something went wrong ({type(error).__name__}: {error}). The input was left unchanged.")
+
+
+def train_landmarks_button(store, snapshot: str, key: str) -> None:
+    """A button that retrains the landmark model on a snapshot's train split, with progress.
+
+    The model goes to ``<store>/models/<snapshot>-landmarks`` and appears in the sidebar's model list.
+    """
+    from labeling.train import train_from_snapshot
+
+    if not st.button(f"Retrain the landmark model on {snapshot}", key=key):
+        return
+    with st.status(f"Training a landmark model on {snapshot}...", expanded=True) as status:
+        try:
+            model = train_from_snapshot(
+                store, snapshot, workers=1,
+                progress=lambda candidate, score: st.write(f"{candidate}: cross-validated accuracy {score:.3f}"))
+        except Exception as error:  # noqa: BLE001
+            status.update(label="Training failed", state="error")
+            show_error(error)
+            return
+        status.update(label=f"Trained {snapshot}-landmarks: CV accuracy {model.card.cv_accuracy:.3f}", state="complete")
+    st.success(f"Saved as {snapshot}-landmarks in {store.root / 'models'}; choose it in the sidebar.")
+
+
+def fix_media_serving() -> None:
+    """Work around Streamlit 1.60 + Starlette 1.x: audio and video answer HTTP 500 in the browser.
+
+    Streamlit's media-aware gzip responder records the response start of an ``audio/*`` or ``video/*``
+    file and marks it "not to compress", but Starlette 1.x expects that start to be sent at once
+    (its own responder does); the body then goes out first and uvicorn refuses it ("Expected ASGI
+    message 'http.response.start'"). Pinning a Starlette that Streamlit 1.60 was built against is the
+    real fix; until then this sends the start where Starlette would. A no-op when the bug is absent.
+    """
+    try:
+        from starlette.middleware.gzip import IdentityResponder
+        from streamlit.web.server.starlette import starlette_gzip_middleware as media
+    except ImportError:
+        return
+    if not hasattr(IdentityResponder(None, 0), "partial_response"):
+        return  # an older Starlette, which Streamlit's responder was written for
+    for cls in (media._MediaAwareGZipResponder, media._MediaAwareIdentityResponder):
+        if getattr(cls, "_studio_fixed", False):
+            continue
+        parent = cls.__mro__[1]
+
+        async def send_with_compression(self, message, _parent=parent):
+            if message["type"] != "http.response.start":
+                await _parent.send_with_compression(self, message)
+                return
+            await _parent.send_with_compression(self, message)  # sends it when Starlette's own list excludes it
+            sent = self.content_encoding_set or self.partial_response or self.content_type_is_excluded
+            media._handle_response_start(self, message)  # Streamlit's list adds audio/ and video/
+            self.content_type_is_excluded = self.content_type_is_excluded or sent and not self.content_encoding_set
+            if self.content_type_is_excluded and not sent:
+                await self.send(message)
+
+        cls.send_with_compression = send_with_compression
+        cls._studio_fixed = True

@@ -1,0 +1,495 @@
+"""What the Streamlit studio needs beyond the rest of the pipeline: upload checks, limits, the model list,
+annotated frames and videos, and labeled sets to compare models on. No UI code here.
+
+Limits, in one place (:class:`StudioSettings`, overridable from the environment):
+
+    CHORD_STUDIO_MAX_UPLOAD_MB  largest upload, in MB (default 200, Streamlit's own default cap)
+    CHORD_STUDIO_MAX_SECONDS    longest span of a clip analysed at once, in seconds (default 300)
+    CHORD_STUDIO_MODELS         model folders the studio starts with, separated by ``os.pathsep``
+                                (default: the sample model)
+    CHORD_STUDIO_FPS            default sampling rate, frames per second (default 5)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.chords import NO_CHORD, VOCABULARY
+from pipeline.config import SAMPLE_MEDIA_DIR, get_settings
+from pipeline.errors import InputError
+from pipeline.video import IMAGE_SUFFIXES, SUPPORTED_SUFFIXES, VIDEO_SUFFIXES, VideoInfo, probe
+
+SAMPLE = "sample"
+"""The name under which the studio lists the sample model."""
+
+
+def _env_float(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+@dataclass(frozen=True)
+class StudioSettings:
+    """The studio's limits and defaults (see the module docstring for the environment variables).
+
+    Attributes:
+        max_upload_mb: largest accepted upload in megabytes.
+        max_seconds: longest span of a clip analysed at once, in seconds.
+        models: model folders chosen at start; empty means the sample model.
+        fps: default frames sampled per second.
+    """
+
+    max_upload_mb: float = field(default_factory=lambda: _env_float("CHORD_STUDIO_MAX_UPLOAD_MB", 200.0))
+    max_seconds: float = field(default_factory=lambda: _env_float("CHORD_STUDIO_MAX_SECONDS", 300.0))
+    models: tuple[str, ...] = field(
+        default_factory=lambda: tuple(p for p in os.environ.get("CHORD_STUDIO_MODELS", "").split(os.pathsep) if p)
+    )
+    fps: float = field(default_factory=lambda: _env_float("CHORD_STUDIO_FPS", 5.0))
+
+
+def get_studio_settings() -> StudioSettings:
+    """The studio settings as the environment says now."""
+    return StudioSettings()
+
+
+# --------------------------------------------------------------------------------------------------
+# Uploads
+
+
+def safe_name(name: str, fallback: str = "upload") -> str:
+    """A file name that cannot leave its folder: no directories, no ``..``, only plain characters.
+
+    Args:
+        name: the name a browser sent (may hold ``../``, backslashes, odd characters).
+        fallback: used when nothing usable is left.
+
+    Returns:
+        The last path component with every character outside ``[A-Za-z0-9._-]`` replaced by ``_``,
+        leading dots removed, at most 100 characters, keeping the suffix.
+    """
+    base = re.split(r"[\\/]", str(name))[-1]
+    base = re.sub(r"[^A-Za-z0-9._-]", "_", base).lstrip(".")
+    if len(base) > 100:
+        stem, dot, suffix = base.rpartition(".")
+        base = (stem[: 99 - len(suffix)] + dot + suffix) if dot and len(suffix) < 10 else base[:100]
+    return base or fallback
+
+
+def save_upload(data: bytes, name: str, folder: str | Path, settings: StudioSettings | None = None) -> Path:
+    """Check an uploaded file's size and type and store it in ``folder`` under its content hash.
+
+    Args:
+        data: the file's bytes.
+        name: the name the browser gave it (sanitised with :func:`safe_name`).
+        folder: the session's upload folder (created if needed).
+        settings: limits (default from the environment).
+
+    Returns:
+        The stored file, ``<folder>/<sha256[:16]>/<safe name>`` (messages about it name the user's file).
+
+    Raises:
+        InputError: too large, empty, or not a supported video or image type.
+    """
+    settings = settings or get_studio_settings()
+    safe = safe_name(name)
+    size_mb = len(data) / 2**20
+    if size_mb > settings.max_upload_mb:
+        raise InputError(f"'{safe}' is {size_mb:.0f} MB; the studio takes files up to {settings.max_upload_mb:.0f} MB "
+                         "(CHORD_STUDIO_MAX_UPLOAD_MB). Cut the clip shorter or export it smaller.")
+    if Path(safe).suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise InputError(f"'{safe}' is not a video or image the studio reads; upload a video "
+                         f"({', '.join(VIDEO_SUFFIXES)}) or an image ({', '.join(IMAGE_SUFFIXES)}).")
+    if not data:
+        raise InputError(f"'{safe}' is empty (0 bytes); export or upload it again.")
+    folder = Path(folder) / hashlib.sha256(data).hexdigest()[:16]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / safe
+    if not path.exists():
+        temp = path.with_name(f".{path.name}.part")
+        temp.write_bytes(data)
+        temp.replace(path)
+    return path
+
+
+def check_clip(path: str | Path, start: float | None = None, end: float | None = None,
+               settings: StudioSettings | None = None) -> VideoInfo:
+    """Probe a clip and check that the span to analyse is within the studio's limit.
+
+    Args:
+        path: video or image.
+        start, end: the span in seconds (default the whole clip).
+        settings: limits (default from the environment).
+
+    Returns:
+        The clip's :class:`~pipeline.video.VideoInfo`.
+
+    Raises:
+        InputError: unreadable, not a video or image, or the span is longer than ``max_seconds``.
+    """
+    settings = settings or get_studio_settings()
+    info = probe(path)
+    if info.is_image:
+        return info
+    span = min(end if end else info.duration, info.duration) - (start or 0.0)
+    if span > settings.max_seconds + 1e-6:
+        raise InputError(
+            f"'{Path(path).name}' is {_clock(info.duration)} long; the studio analyses up to "
+            f"{_clock(settings.max_seconds)} at a time (CHORD_STUDIO_MAX_SECONDS). Choose a start and end "
+            f"at most {settings.max_seconds:g} s apart, or run `python -m pipeline analyze` on the whole clip."
+        )
+    return info
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+def no_hand_message(analysis) -> str | None:
+    """A message for an analysis in which no sampled frame showed a hand (None when some did)."""
+    if not analysis.frames or any(f.hands.fretting is not None for f in analysis.frames):
+        return None
+    return (f"No hand was found in any of the {len(analysis.frames)} sampled frames of "
+            f"'{analysis.clip.path.name}': the chord cannot be read without the fretting hand. "
+            "Use a clip where the hand on the neck is in view.")
+
+
+def sample_clips() -> list[Path]:
+    """The sample media (clips and stills) shipped with the project, by name."""
+    if not SAMPLE_MEDIA_DIR.is_dir():
+        return []
+    return sorted(p for p in SAMPLE_MEDIA_DIR.iterdir() if p.suffix.lower() in SUPPORTED_SUFFIXES)
+
+
+def ground_truth(path: str | Path):
+    """The ground-truth :class:`~pipeline.timeline.Timeline` beside a sample clip, or None."""
+    from pipeline.timeline import Timeline
+
+    truth = Path(path).with_name(Path(path).stem + ".timeline.json")
+    return Timeline.load(truth) if truth.is_file() else None
+
+
+def fretboard_boxes(path: str | Path) -> dict[int, np.ndarray]:
+    """Frame index -> true fretboard box from a sample clip's ``<stem>.fretboard.csv`` (empty if none)."""
+    from pipeline.synthetic import read_fretboard_csv
+
+    csv_path = Path(path).with_name(Path(path).stem + ".fretboard.csv")
+    if not csv_path.is_file():
+        return {}
+    return {int(row[0]): np.asarray(row[2:6], dtype=np.float32) for row in read_fretboard_csv(csv_path)}
+
+
+# --------------------------------------------------------------------------------------------------
+# Models
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One model the studio can offer.
+
+    Attributes:
+        name: what the studio calls it (``"sample"`` or the folder's name).
+        folder: its folder (None for the sample model before it is built).
+        kind: ``"landmarks"``, ``"image"``, ``"cnn"`` or ``"detector"``.
+        card: its ``card.json`` (empty for the sample model before it is built).
+    """
+
+    name: str
+    folder: Path | None
+    kind: str
+    card: dict
+
+    @property
+    def spec(self) -> str | None:
+        """What :func:`pipeline.registry.load_landmark_model` takes: None for the sample model."""
+        return None if self.name == SAMPLE else str(self.folder)
+
+    @property
+    def key(self) -> str:
+        """Changes whenever the model does (folder and card time): a cache key."""
+        card = self.folder / "card.json" if self.folder else None
+        stamp = card.stat().st_mtime_ns if card is not None and card.is_file() else 0
+        return f"{self.name}|{self.folder}|{stamp}"
+
+    @property
+    def synthetic(self) -> bool:
+        """Trained on synthetic renders (the sample model always is)."""
+        return self.name == SAMPLE or bool(self.card.get("synthetic"))
+
+
+def model_entry(spec: str | Path | None) -> ModelEntry:
+    """Describe a model folder (None or ``"sample"``: the sample model) without loading it.
+
+    Raises:
+        InputError: the folder does not exist or holds no model the studio knows.
+    """
+    from pipeline.registry import sample_model_dir
+
+    if spec in (None, "", SAMPLE):
+        folder = sample_model_dir()
+        card = _read_json(folder / "card.json") if (folder / "card.json").is_file() else {}
+        return ModelEntry(SAMPLE, folder, "landmarks", card)
+    folder = Path(spec).expanduser()
+    if not folder.is_dir():
+        raise InputError(f"No model folder at {folder}.")
+    card = _read_json(folder / "card.json") if (folder / "card.json").is_file() else {}
+    if (folder / "best.pt").is_file():
+        return ModelEntry(folder.name, folder, "detector", card)
+    kind = card.get("kind")
+    if kind not in ("landmarks", "image", "cnn"):
+        raise InputError(f"{folder} is not a model folder the studio knows (it needs a card.json of a landmark "
+                         "or image model, or a detector's best.pt).")
+    return ModelEntry(folder.name, folder, kind, card)
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def discover_models(store_root: str | Path | None = None, extra: Sequence[str | Path] = ()) -> list[ModelEntry]:
+    """Every model the studio can find: the sample model, ``CHORD_STUDIO_HOME/models/*``, the label
+    store's ``models/*`` (retrained from snapshots), and ``extra`` folders; each folder once.
+
+    Folders that are not models are skipped silently (the models folder holds caches too).
+    """
+    entries = [model_entry(None)]
+    seen = {str(entries[0].folder.resolve())}
+    roots = [get_settings().models_dir] + ([Path(store_root) / "models"] if store_root else [])
+    candidates = [p for root in roots if root.is_dir() for p in sorted(root.iterdir()) if p.is_dir()]
+    for folder in [*candidates, *map(Path, extra)]:
+        try:
+            entry = model_entry(folder)
+        except InputError:
+            continue
+        if str(Path(entry.folder).resolve()) not in seen:
+            seen.add(str(Path(entry.folder).resolve()))
+            entries.append(entry)
+    return entries
+
+
+def card_rows(card: dict) -> list[tuple[str, str]]:
+    """A model card as (field, text) rows for a table, the long fields summarised."""
+    rows = []
+    for key, value in card.items():
+        if key in ("history", "versions") and value:
+            value = f"{len(value)} entries" if key == "history" else ", ".join(f"{k} {v}" for k, v in value.items())
+        elif isinstance(value, float):
+            value = f"{value:.4g}"
+        elif isinstance(value, dict):
+            value = ", ".join(f"{k}: {v:.3f}" if isinstance(v, float) else f"{k}: {v}" for k, v in value.items())
+        elif isinstance(value, list):
+            value = ", ".join(map(str, value))
+        rows.append((key, str(value)))
+    return rows
+
+
+# --------------------------------------------------------------------------------------------------
+# Drawing
+
+
+def annotate_frame(image: np.ndarray, hands=None, chord=None, box: np.ndarray | None = None,
+                   box_label: str = "fretboard") -> np.ndarray:
+    """Draw a fretboard box, the hands' landmarks and the chord onto a copy of a frame.
+
+    Args:
+        image: RGB uint8 (H, W, 3).
+        hands: :class:`~pipeline.hands.HandsResult` or None.
+        chord: what :class:`~pipeline.annotate.ChordLabelAnnotator` takes (a prediction, a name...).
+        box: (4,) fretboard box x1, y1, x2, y2 in pixels, or None.
+        box_label: class name written on the box.
+
+    Returns:
+        The annotated RGB uint8 frame.
+    """
+    from pipeline.annotate import BoxAnnotator, ChordLabelAnnotator, HandAnnotator
+    from pipeline.detection import FretboardDetections
+
+    out = image
+    if box is not None:
+        detections = FretboardDetections(np.asarray(box, np.float32)[None], [1.0], [0], {0: box_label})
+        out = BoxAnnotator(label=False).annotate(out, detections)
+    out = HandAnnotator(box=True).annotate(out, hands)
+    return ChordLabelAnnotator().annotate(out, chord)
+
+
+def write_annotated_video(analysis, out: str | Path, boxes: dict[int, np.ndarray] | None = None) -> Path:
+    """The analysed frames with their hands, chord and (if given) fretboard box, as an MP4.
+
+    One output frame per sampled frame, at the sampling rate: what the pipeline saw, no more.
+    Frames stream from the clip one at a time.
+
+    Args:
+        analysis: a :class:`~pipeline.analyze.Analysis` of a video.
+        out: the MP4 to write.
+        boxes: frame index -> fretboard box (see :func:`fretboard_boxes`).
+
+    Returns:
+        The path written.
+
+    Raises:
+        InputError: the analysis has no frames.
+    """
+    from pipeline.video import iter_frames, write_video
+
+    by_index = {f.index: f for f in analysis.frames}
+    boxes = boxes or {}
+    fps = analysis.fps or analysis.clip.fps or 1.0
+    start = analysis.frames[0].time if analysis.frames else None
+
+    def frames():
+        for frame in iter_frames(analysis.clip.path, fps=analysis.fps, start=start, end=analysis.end):
+            result = by_index.get(frame.index)
+            if result is not None:
+                chord = (result.chord, result.prediction.probabilities.get(result.chord, result.prediction.probability))
+                yield annotate_frame(frame.image, result.hands, chord, boxes.get(frame.index))
+
+    return write_video(out, frames(), fps=min(fps, analysis.clip.fps or fps))
+
+
+# --------------------------------------------------------------------------------------------------
+# Labeled sets and model comparison
+
+
+SAMPLE_SET = "sample clips (ground truth)"
+REAL_SET = "real frames (val split)"
+
+
+def labeled_sets(store=None) -> list[str]:
+    """Names of the labeled sets to compare models on: the sample clips, the real frames' val split
+    (when present), and every snapshot of the label store (``"snapshot: <name>"``)."""
+    names = [SAMPLE_SET]
+    if (get_settings().real_data / "val").is_dir():
+        names.append(REAL_SET)
+    if store is not None:
+        names += [f"snapshot: {s.name}" for s in store.snapshots()]
+    return names
+
+
+@dataclass
+class LabeledFrames:
+    """Frames with their true chord and their hands, ready to score landmark models on.
+
+    Attributes:
+        name: the set's name.
+        truth: true chord per frame.
+        hands: :class:`~pipeline.hands.HandsResult` per frame.
+        sources: where each frame comes from (``clip@time`` or a file path).
+        fingerprint: changes whenever the set does (cache key).
+    """
+
+    name: str
+    truth: list[str]
+    hands: list
+    sources: list[str]
+    fingerprint: str
+
+
+def load_labeled_set(name: str, store=None, fps: float = 2.0,
+                     progress: Callable[[float], None] | None = None) -> LabeledFrames:
+    """Read a labeled set (see :func:`labeled_sets`) and find the hands in its frames.
+
+    Sample clips are sampled at ``fps`` with the chord of the ground-truth timeline at each frame's
+    time (frames within 0.2 s of a change are left out: the hand is between shapes there). Image sets
+    use the landmark cache, so a second call detects nothing.
+
+    Raises:
+        InputError: unknown set or snapshot, or a set without frames.
+    """
+    from pipeline.datasets import dataset_fingerprint, extract_landmarks, read_image_folder
+    from pipeline.hands import HandDetector
+    from pipeline.video import iter_frames
+
+    if name == SAMPLE_SET:
+        clips = [(p, ground_truth(p)) for p in sample_clips() if p.suffix.lower() in VIDEO_SUFFIXES]
+        clips = [(p, t) for p, t in clips if t is not None]
+        truth, hands, sources = [], [], []
+        with HandDetector() as detector:
+            total = sum(probe(p).duration for p, _ in clips) * fps or 1.0
+            for path, timeline in clips:
+                changes = [s.start for s in timeline.segments[1:]]
+                for frame in iter_frames(path, fps=fps):
+                    if any(abs(frame.time - c) < 0.2 for c in changes):
+                        continue
+                    truth.append(timeline.chord_at(frame.time) or NO_CHORD)
+                    hands.append(detector.detect(frame.image))
+                    sources.append(f"{path.name}@{frame.time:.2f}s")
+                    if progress:
+                        progress(min(1.0, len(sources) / total))
+        digest = hashlib.sha256("\n".join(f"{s}:{t}" for s, t in zip(sources, truth)).encode()).hexdigest()
+        return LabeledFrames(name, truth, hands, sources, digest)
+    if name == REAL_SET:
+        images = read_image_folder(get_settings().real_data, "val")
+    elif name.startswith("snapshot: ") and store is not None:
+        from labeling.train import snapshot_images
+
+        images = snapshot_images(store, name[len("snapshot: "):], split=None)
+    else:
+        raise InputError(f"Unknown labeled set {name!r}; choose one of {', '.join(labeled_sets(store))}.")
+    if not images:
+        raise InputError(f"The labeled set {name!r} has no frames.")
+
+    def report(done: int, total: int) -> None:
+        if progress and total:
+            progress(done / total)
+
+    hands = extract_landmarks([image.path for image in images], workers=1, progress=report)
+    return LabeledFrames(name, [image.chord for image in images], hands, [str(image.path) for image in images],
+                         dataset_fingerprint(images))
+
+
+def evaluate_landmark_model(model, frames: LabeledFrames):
+    """Score a landmark model on a labeled set.
+
+    Returns:
+        The :class:`~pipeline.evaluation.EvaluationReport`.
+    """
+    from pipeline.evaluation import evaluate_predictions
+
+    predictions = model.predict(frames.hands)
+    return evaluate_predictions(frames.truth, [p.chord for p in predictions], [p.covered for p in predictions])
+
+
+# --------------------------------------------------------------------------------------------------
+# Labeling
+
+
+def chord_keys(chords: Sequence[str]) -> dict[str, str]:
+    """Keyboard shortcut per chord for the Label page: ``1``-``9``, ``0``, then ``Shift+1`` ...
+
+    Letters are avoided: Streamlit reserves ``C`` and ``R``, and digits are one key whatever the chord.
+    """
+    keys = [str(d) for d in (*range(1, 10), 0)]
+    keys += [f"Shift+{k}" for k in keys]
+    return dict(zip(chords, keys))
+
+
+def label_chords(model_classes: Sequence[str] = (), used: Sequence[str] = ()) -> list[str]:
+    """The chords the Label page offers: the models' classes and chords already used, in vocabulary
+    order, ``None`` last; the whole vocabulary when there are none."""
+    wanted = set(model_classes) | set(used)
+    chords = [c for c in VOCABULARY if c in wanted] if wanted else list(VOCABULARY)
+    if NO_CHORD not in chords:
+        chords.append(NO_CHORD)
+    return chords
+
+
+__all__ = [
+    "LabeledFrames", "ModelEntry", "REAL_SET", "SAMPLE", "SAMPLE_SET", "StudioSettings", "annotate_frame", "card_rows",
+    "check_clip", "chord_keys", "discover_models", "evaluate_landmark_model", "fretboard_boxes", "get_studio_settings",
+    "ground_truth", "label_chords", "labeled_sets", "load_labeled_set", "model_entry", "no_hand_message",
+    "safe_name", "sample_clips", "save_upload", "write_annotated_video",
+]
