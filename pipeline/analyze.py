@@ -25,7 +25,7 @@ from pipeline.chords import VOCABULARY
 from pipeline.errors import InputError
 from pipeline.fusion import FusionWeights, fuse
 from pipeline.hands import HandDetector, HandsResult
-from pipeline.landmark_model import NOT_COVERED, ChordPrediction, LandmarkChordModel
+from pipeline.landmark_model import ChordPrediction, LandmarkChordModel
 from pipeline.smoothing import SmoothingSettings, smooth
 from pipeline.timeline import Timeline, timeline_from_frames
 from pipeline.video import VideoInfo, iter_frames, probe

@@ -285,9 +285,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
-    args = build_parser().parse_args(argv)
+def run_parser(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> int:
+    """Parse ``argv`` and run the chosen command's ``run``, mapping bad input to exit status 2.
+
+    Shared by ``python -m pipeline`` and ``python -m labeling``: 0 success, 2 bad input (one line on
+    stderr), 130 interrupted.
+    """
+    args = parser.parse_args(argv)
     try:
         return args.run(args)
     except InputError as error:
@@ -296,3 +300,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    return run_parser(build_parser(), argv)

@@ -27,7 +27,6 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 
 from pipeline.chords import NO_CHORD, parse_chord
 from pipeline.errors import InputError

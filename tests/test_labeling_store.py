@@ -164,7 +164,7 @@ def test_snapshots_are_immutable_listed_and_diffed(store):
     assert v1.counts == {"C": 1, "G": 2} and v1.n_frames == 3
     store.set_label(ids[0], "Am", author="ann")
     store.set_label(ids[3], "D", author="ann")
-    v2 = store.create_snapshot("v2")
+    store.create_snapshot("v2")
     assert [s.name for s in store.snapshots()] == ["v1", "v2"]
     assert store.snapshot("v1").counts == {"C": 1, "G": 2}  # the later label did not touch v1
     diff = store.diff_snapshots("v1", "v2")
