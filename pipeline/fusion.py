@@ -1,10 +1,14 @@
 """Fusing chord models per frame: the landmark model and an image model into one prediction.
 
 Log-linear pooling (a weighted product of experts): the fused probability of a chord is proportional
-to ``p_landmarks(chord) ** w_landmarks * p_image(chord) ** w_image``. Both models' probabilities are
-calibrated, so neither needs rescaling; a model that could not decide (no hand for the landmark model)
-simply drops out, so a frame without a hand gets the image model's answer alone. Agreement sharpens
-the answer; a confident model outweighs an unsure one.
+to ``p_landmarks(chord) ** w_landmarks * p_image(chord) ** w_image``. A model that could not decide
+(no hand for the landmark model) simply drops out, so a frame without a hand gets the image model's
+answer alone. Agreement sharpens the answer; a confident model outweighs an unsure one.
+
+Weights come from how reliable each model proved on frames it did not train on, as its card records
+(:meth:`FusionWeights.from_models`): the odds of being right, ``acc / (1 - acc)``. Equal weights let
+a weaker model veto: on the real val frames the landmark SVM, when wrong, gives the true chord about
+0.001, and pooled 1:1 with the CNN (100 % alone) the fused accuracy fell to 98.2 %.
 """
 
 from __future__ import annotations
@@ -26,6 +30,30 @@ class FusionWeights:
 
     landmarks: float = 1.0
     image: float = 1.0
+
+    @classmethod
+    def from_models(cls, landmarks=None, image=None) -> FusionWeights:
+        """Weights from the held-out accuracy in each model's card, as odds of being right.
+
+        The landmark model's cross-validated accuracy and the image model's holdout (or
+        cross-validated) accuracy, clipped to [0.5, 0.995] so that no model gets all or no say;
+        a model whose card records neither gets accuracy 0.9. Only the ratio matters.
+        """
+        return cls(landmarks=_odds(_held_out_accuracy(landmarks)), image=_odds(_held_out_accuracy(image)))
+
+
+def _held_out_accuracy(model) -> float:
+    card = getattr(model, "card", None)
+    metrics = getattr(card, "metrics", None) or {}
+    for value in (getattr(card, "cv_accuracy", None), metrics.get("holdout_accuracy"), metrics.get("cv_accuracy")):
+        if isinstance(value, (int, float)) and value > 0:
+            return float(value)
+    return 0.9
+
+
+def _odds(accuracy: float) -> float:
+    accuracy = min(max(accuracy, 0.5), 0.995)
+    return accuracy / (1.0 - accuracy)
 
 
 def prediction_from_probabilities(probabilities: Mapping[str, float]) -> ChordPrediction:

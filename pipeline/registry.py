@@ -136,7 +136,8 @@ def load_model_set(chord_models: Sequence[str | Path | None] = (None,), detector
     Args:
         chord_models: folders of at most one landmark and one image model; ``None`` is the sample model.
         detector: detector weights (``best.pt`` or its folder), or None for no detector.
-        weights: :class:`pipeline.fusion.FusionWeights`, default equal.
+        weights: :class:`pipeline.fusion.FusionWeights`; default from the models' held-out accuracy
+            (:meth:`~pipeline.fusion.FusionWeights.from_models`).
 
     Raises:
         InputError: a folder is not a chord model, or two of one kind are given.
@@ -155,7 +156,7 @@ def load_model_set(chord_models: Sequence[str | Path | None] = (None,), detector
         chosen[slot] = model
     return ModelSet(landmarks=chosen.get("landmarks"), image=chosen.get("image"),
                     detector=load_model(detector) if detector is not None else None,
-                    weights=weights or FusionWeights())
+                    weights=weights or FusionWeights.from_models(chosen.get("landmarks"), chosen.get("image")))
 
 
 def clear_cache() -> None:

@@ -39,3 +39,18 @@ def test_nobody_decides_and_frame_alignment():
     assert [f.chord for f in frames] == ["C", "G"]
     with pytest.raises(ValueError, match="same frames"):
         fuse_frames([NOT_COVERED], [], FusionWeights())
+
+
+def test_weights_from_held_out_accuracy_stop_a_weaker_model_vetoing():
+    """The case seen on real frames: the landmark model wrong and sure, the image model right."""
+    from types import SimpleNamespace
+
+    landmarks = SimpleNamespace(card=SimpleNamespace(cv_accuracy=0.94, metrics={}))
+    image = SimpleNamespace(card=SimpleNamespace(metrics={"holdout_accuracy": 1.0}))
+    weights = FusionWeights.from_models(landmarks, image)
+    assert weights.image / weights.landmarks == pytest.approx((0.995 / 0.005) / (0.94 / 0.06))
+    wrong_and_sure, right = p(A=0.002, Am=0.96, C=0.038), p(A=0.95, Am=0.04, C=0.01)
+    assert fuse([wrong_and_sure, right], [1, 1]).chord == "Am"  # equal say: the veto
+    assert fuse([wrong_and_sure, right], [weights.landmarks, weights.image]).chord == "A"
+    plain = FusionWeights.from_models(None, None)  # no card: accuracy 0.9 each, an equal say
+    assert plain.landmarks == plain.image == pytest.approx(9.0)
