@@ -6,8 +6,12 @@ unneeded frames without decoding them, tracks the hand between frames (MediaPipe
 shrinks large frames to 640 px before detection, and classifies all frames in one call. On a folder
 of images it detects in two processes and caches landmarks by file content.
 
-Run: ``python -m benchmarks.bench_analyze`` (about 3 minutes on two cores; needs the sample clips, and
-the shared real frames for the image rows).
+A second table times whole analyses of a 30 s 640x360 clip (the progression sample three times) at
+5 fps with each model set, against the clip's own length (real-time factor above 1: faster than it
+plays). The real-data models (landmark SVM, CNN) are trained here first, in about a minute.
+
+Run: ``python -m benchmarks.bench_analyze`` (about 4 minutes on two cores; needs the sample clips, and
+the shared real frames for the image rows and the model-set rows).
 """
 
 from __future__ import annotations
@@ -88,12 +92,18 @@ def clip_rows(model, fps: float = 5.0, repeat: int = 3) -> list[list]:
     return rows
 
 
-def image_rows(real: Path) -> list[list]:
-    images = read_image_folder(real, "val")
-    paths = [image.path for image in images]
+def train_real_models(real: Path):
+    """A landmark SVM and the default CNN on the real train split (as the CLI's defaults would)."""
+    from pipeline.image_models import train_image_model
+
     train = read_image_folder(real, "train")
-    model = train_landmark_model(extract_landmarks([i.path for i in train]), [i.chord for i in train],
-                                 feature_versions=("raw63",), estimators=("svm",))
+    landmarks = train_landmark_model(extract_landmarks([i.path for i in train]), [i.chord for i in train],
+                                     feature_versions=("raw63",), estimators=("svm",))
+    return landmarks, train_image_model(train, kind="cnn")
+
+
+def image_rows(real: Path, model) -> list[list]:
+    paths = [image.path for image in read_image_folder(real, "val")]
     plain_s, _ = timed(lambda: plain_image_loop(paths, model))
     with tempfile.TemporaryDirectory() as scratch:
         cache = LandmarkCache(HandSettings(), folder=scratch)
@@ -107,18 +117,44 @@ def image_rows(real: Path) -> list[list]:
     ]
 
 
+def model_set_rows(landmarks, cnn, repeat: int = 3) -> list[list]:
+    from pipeline.analyze import ModelSet
+
+    clip = SAMPLE_MEDIA_DIR / "progression.mp4"
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        long_clip = Path(scratch) / "progression_30s.mp4"
+        frames = lambda: (f.image for _ in range(3) for f in iter_frames(clip, fps=None))  # noqa: E731
+        write_video(long_clip, frames(), probe(clip).fps)
+        seconds = probe(long_clip).duration
+        for name, models in [("landmarks", ModelSet(landmarks=landmarks)), ("CNN", ModelSet(image=cnn)),
+                             ("landmarks + CNN (fused)", ModelSet(landmarks=landmarks, image=cnn))]:
+            took = float(np.median([timed(lambda: analyze_clip(long_clip, models, fps=5))[0] for _ in range(repeat)]))
+            rows.append([name, f"{seconds:.0f} s", took, seconds / took])
+    return rows
+
+
 def main() -> None:
     rows = clip_rows(load_landmark_model(None))
     real = get_settings().real_data
+    set_rows = []
     if (real / "val").is_dir():
-        rows += image_rows(real)
+        landmarks, cnn = train_real_models(real)
+        rows += image_rows(real, landmarks)
+        set_rows = model_set_rows(landmarks, cnn)
     else:
-        print(f"(real frames not found at {real}: image rows skipped)")
+        print(f"(real frames not found at {real}: image and model-set rows skipped)")
     print_table(
         "analyze: frames per second, plain MediaPipe loop vs pipeline (median of runs; sampling 5 fps on clips)",
         ["input", "frames", "plain fps", "pipeline fps", "speed-up"],
         rows,
     )
+    if set_rows:
+        print_table(
+            "analyze a 30 s 640x360 clip at 5 fps, by model set (median of 3)",
+            ["models", "clip", "seconds", "x real time"],
+            set_rows,
+        )
 
 
 if __name__ == "__main__":
