@@ -216,6 +216,17 @@ def cmd_listen(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from pipeline.compare import compare_models
+
+    comparison = compare_models(args.models, args.data, args.out, split=args.split)
+    for row in comparison.metrics_rows():
+        print("  ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()
+                        if not isinstance(v, dict) and v != ""))
+    print(f"wrote {comparison.html_path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m pipeline``."""
     from pipeline.features import FEATURE_VERSIONS
@@ -268,6 +279,14 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--start", type=float, help="start time in seconds")
     analyze.add_argument("--end", type=float, help="end time in seconds")
     analyze.set_defaults(run=cmd_analyze)
+
+    compare = commands.add_parser("compare", help="models side by side: t-SNE / PCA maps, metrics, confusion (HTML)")
+    compare.add_argument("--models", required=True, nargs="+",
+                         help="model folders, or features:raw63 / features:centred for landmark features alone")
+    compare.add_argument("--data", required=True, help="ImageFolder tree of labeled frames")
+    compare.add_argument("--split", help="split to use (default: 'val' if present, else all)")
+    compare.add_argument("--out", required=True, help="the HTML report to write")
+    compare.set_defaults(run=cmd_compare)
 
     listen = commands.add_parser("listen", help="render a timeline (or a clip's chords) as guitar audio")
     listen.add_argument("source", help="timeline.json, or a clip to analyse and mux the audio onto")

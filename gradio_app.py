@@ -1,0 +1,499 @@
+"""The Hugging Face Space demo: a Gradio app over the same pipeline as the Streamlit studio.
+
+Upload or record a clip (or pick a sample), get the annotated video with the chords as subtitles, the
+chord timeline, one frame explained, the chords played on guitar and muxed onto the clip, and a way to
+suggest a corrected chord for a frame (recorded in the label store, pushed to a hub dataset when one
+is configured: see :mod:`pipeline.space`).
+
+Handlers are thin: each calls the pipeline / labeling functions the Streamlit pages call. Every
+request writes into its own temp folder; what a session analysed lives in its ``gr.State``, so two
+visitors (or two API clients) never see each other's results.
+
+Run: ``python gradio_app.py`` (loads the models, then serves on port 7860).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+import plotly.graph_objects as go
+
+from pipeline import space
+from pipeline.chords import NO_CHORD, VOCABULARY
+from pipeline.errors import InputError
+from pipeline.music import GUITAR_PROGRAMS, PATTERNS, PerformanceSettings
+from pipeline.studio import (
+    annotate_frame, check_clip, fretboard_boxes, get_studio_settings, ground_truth, no_hand_message, sample_clips,
+    save_upload, write_annotated_video,
+)
+from pipeline.video import VIDEO_SUFFIXES
+
+log = logging.getLogger("chord_space")
+
+TITLE = "Chord vision studio"
+_PALETTE = ["#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692", "#B6E880", "#FF97FF",
+            "#FECB52", "#1F77B4", "#8C564B", "#2CA02C", "#D62728"]
+CHORD_COLOURS = {c: _PALETTE[i % len(_PALETTE)] for i, c in enumerate(c for c in VOCABULARY if c != NO_CHORD)}
+CHORD_COLOURS[NO_CHORD] = "#B0B0B0"
+TIMELINE_HEADERS = ["start (s)", "end (s)", "chord", "mean probability"]
+
+# --------------------------------------------------------------------------------------------------
+# Models: loaded once per process, on first use (or at start when run as a script)
+
+_models_lock = threading.Lock()
+_models = None
+
+
+def get_models():
+    """The Space's model set (:func:`pipeline.space.load_space_models`), loaded once per process."""
+    global _models
+    with _models_lock:
+        if _models is None:
+            started = time.perf_counter()
+            _models = space.load_space_models()
+            log.info("models loaded in %.1f s", time.perf_counter() - started)
+        return _models
+
+
+def reset_models() -> None:
+    """Forget the loaded models (tests point CHORD_SPACE_MODELS elsewhere, then call this)."""
+    global _models
+    with _models_lock:
+        _models = None
+
+
+def _model_note(models) -> str:
+    names = []
+    for slot in ("landmarks", "image", "detector"):
+        model = getattr(models, slot)
+        if model is not None:
+            card = getattr(model, "card", None)
+            names.append(f"{slot}: {getattr(card, 'trained_on', '') or type(model).__name__}")
+    note = "Models: " + "; ".join(names) + "."
+    if models.synthetic:
+        note += (" **This model was trained on synthetic renders of the sample clips' scenes, not on real footage:** "
+                 "it recognises the sample clips. For your own clips, train a model on real frames "
+                 "(`python -m pipeline train`) and set `CHORD_SPACE_MODELS`.")
+    return note
+
+
+# --------------------------------------------------------------------------------------------------
+# Per-session state
+
+
+@dataclass
+class Session:
+    """What one visitor analysed: kept in their ``gr.State``, never shared.
+
+    Attributes:
+        analysis: the :class:`pipeline.analyze.Analysis`.
+        clip: the clip, copied into the request folder.
+        folder: the request's own temp folder (outputs go here).
+        sample: the sample clip it is a copy of, if any (ground truth and fretboard boxes).
+    """
+
+    analysis: object
+    clip: Path
+    folder: Path
+    sample: Path | None = None
+
+
+_sample_digests: dict[str, Path] | None = None
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _sample_twin(path: Path) -> Path | None:
+    """The sample clip with the same bytes as ``path`` (uploads and examples arrive as copies)."""
+    global _sample_digests
+    if _sample_digests is None:
+        _sample_digests = {_digest(p): p for p in sample_clips()}
+    if path.stat().st_size > 50 * 2**20:
+        return None
+    return _sample_digests.get(_digest(path))
+
+
+def _fail(error: Exception) -> gr.Error:
+    """Bad input becomes a clear message; anything else is reported as a bug, not a traceback."""
+    if isinstance(error, gr.Error):
+        return error
+    if isinstance(error, InputError):
+        return gr.Error(str(error), title="Cannot use this input")
+    log.exception("unexpected error")
+    return gr.Error(f"Something went wrong ({type(error).__name__}: {error}). Please report it.", title="Error")
+
+
+def _session(state: Session | None) -> Session:
+    if state is None or not state.clip.exists():
+        raise gr.Error("Analyze a clip first (upload, record, or pick an example, then press Analyze).",
+                       title="Nothing analysed yet")
+    return state
+
+
+def _frame_index(state: Session, index) -> int:
+    n = len(state.analysis.frames)
+    if n == 0:
+        raise gr.Error("The analysis has no frames.")
+    try:
+        k = int(index or 0)
+    except (TypeError, ValueError) as error:
+        raise gr.Error(f"Frame {index!r} is not a number.") from error
+    if not 0 <= k < n:
+        raise gr.Error(f"Frame {k} is out of range: the analysis has frames 0 to {n - 1}.")
+    return k
+
+
+# --------------------------------------------------------------------------------------------------
+# Figures and tables
+
+
+def timeline_figure(analysis, truth=None) -> go.Figure:
+    """One coloured bar per chord segment over time (and the ground truth below, for samples)."""
+    fig = go.Figure()
+    rows = [("recognised", analysis.timeline)] + ([("ground truth", truth)] if truth is not None else [])
+    shown: set[str] = set()
+    for row, timeline in rows:
+        for s in timeline.segments:
+            fig.add_trace(go.Bar(
+                x=[s.end - s.start], base=[s.start], y=[row], orientation="h", name=s.chord,
+                marker_color=CHORD_COLOURS.get(s.chord, "#888"), text=s.chord, textposition="inside",
+                insidetextanchor="middle", legendgroup=s.chord, showlegend=s.chord not in shown,
+                hovertemplate=f"{s.chord}<br>%{{base:.2f}}-{s.end:.2f} s<br>mean p {s.probability:.2f}<extra>{row}</extra>",
+            ))
+            shown.add(s.chord)
+    fig.update_layout(barmode="overlay", height=150 + 50 * len(rows), margin=dict(l=10, r=10, t=40, b=10),
+                      xaxis=dict(title="time (s)", range=[0, analysis.timeline.duration or None]),
+                      yaxis=dict(categoryorder="array", categoryarray=[name for name, _ in reversed(rows)]),
+                      legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"))
+    return fig
+
+
+def timeline_rows(timeline) -> list[list]:
+    """The timeline as table rows (``TIMELINE_HEADERS``)."""
+    return [[round(s.start, 2), round(s.end, 2), s.chord, round(s.probability, 3)] for s in timeline.segments]
+
+
+# --------------------------------------------------------------------------------------------------
+# Handlers (thin: read inputs, call the pipeline, shape outputs)
+
+
+@space.gpu(duration=60)
+def analyze(video: str | None, fps: float, progress=gr.Progress()):
+    """Analyse a clip: annotated video with chord subtitles, timeline plot and table, a summary.
+
+    Args:
+        video: the clip's path (upload, webcam recording or example).
+        fps: frames sampled per second.
+
+    Returns:
+        (annotated video with subtitles, timeline plot, timeline table, summary markdown,
+        frame slider update, session state).
+    """
+    if not video:
+        raise gr.Error("Upload or record a clip, or pick an example, first.", title="No clip")
+    try:
+        source = Path(video)
+        settings = get_studio_settings()
+        folder = space.request_folder()
+        progress(0.0, desc="Checking the clip")
+        try:
+            data = source.read_bytes()
+        except OSError as error:
+            raise InputError(f"Could not read the upload ({error}).") from error
+        clip = save_upload(data, source.name, folder / "upload", settings)
+        info = check_clip(clip, settings=settings)
+        sample = _sample_twin(clip)
+        progress(0.02, desc="Loading the model")
+        models = get_models()
+        started = time.perf_counter()
+        from pipeline.analyze import analyze_clip
+
+        analysis = analyze_clip(clip, models, fps=float(fps or settings.fps),
+                                progress=lambda f: progress(0.05 + 0.75 * f, desc="Finding hands and chords"))
+        seconds = time.perf_counter() - started
+        progress(0.85, desc="Drawing the annotated video")
+        from pipeline.mux import write_subtitles
+
+        vtt = write_subtitles(analysis.timeline, folder / "chords.vtt")
+        annotated = None
+        if not info.is_image:
+            annotated = write_annotated_video(analysis, folder / f"{clip.stem}.annotated.mp4",
+                                              fretboard_boxes(sample) if sample else None)
+        analysis.write(folder)
+    except Exception as error:  # noqa: BLE001
+        raise _fail(error) from error
+
+    truth = ground_truth(sample) if sample else None
+    lines = [f"**{source.name}**: {len(analysis.frames)} frames sampled at {float(fps or settings.fps):g} per "
+             f"second, a hand in {100 * analysis.coverage:.0f} % of them, {len(analysis.timeline.segments)} chord "
+             f"segment(s); analysed in {seconds:.1f} s.",
+             "Chords: " + (" → ".join(s.chord for s in analysis.timeline.segments) or "none")]
+    if truth is not None:
+        from pipeline.evaluation import score_timeline
+
+        score = score_timeline(analysis.timeline, truth)
+        lines.append(f"Sample clip **{sample.name}**: right {100 * score.frame_accuracy:.0f} % of the time against "
+                     f"its ground truth (segment F1 {score.segment_f1:.2f}).")
+    message = no_hand_message(analysis)
+    if message:
+        lines.append(f"⚠️ {message}")
+        gr.Warning(message)
+    lines.append(_model_note(models))
+    progress(1.0, desc="Done")
+    n = len(analysis.frames)
+    return (
+        gr.Video(value=str(annotated), subtitles=str(vtt)) if annotated else None,
+        timeline_figure(analysis, truth),
+        timeline_rows(analysis.timeline),
+        "\n\n".join(lines),
+        gr.Slider(minimum=0, maximum=max(n - 1, 1), value=0, step=1, interactive=n > 1),
+        Session(analysis, clip, folder, sample),
+    )
+
+
+def explain(state: Session | None, index: float, target: str | None):
+    """Explain one analysed frame: the frame with its hand, each chord's probability, and an occlusion
+    heatmap when an image model runs and :mod:`pipeline.explain` is installed.
+
+    Returns:
+        (annotated frame, per-class probabilities for ``gr.Label``, heatmap image or None, note markdown).
+    """
+    state = _session(state)
+    k = _frame_index(state, index)
+    frame = state.analysis.frames[k]
+    try:
+        from pipeline.video import read_frame
+
+        image = read_frame(state.clip, frame.time).image
+        picture = annotate_frame(image, frame.hands, None)  # the chord is in the note and the probabilities
+    except Exception as error:  # noqa: BLE001
+        raise _fail(error) from error
+    target = None if not target or target.startswith("(") else target
+    probabilities = dict(frame.prediction.probabilities) if frame.prediction.covered else {}
+    lines = [f"Frame {k} (source frame {frame.index}) at {frame.time:.2f} s: timeline chord **{frame.chord}**; "
+             f"this frame alone **{frame.prediction.chord}** (p {frame.prediction.probability:.2f})."]
+    if not frame.prediction.covered:
+        lines.append("No hand was found in this frame: the landmark model cannot decide it.")
+    for name, prediction in frame.by_model.items():
+        if prediction.covered:
+            lines.append(f"{name}: " + ", ".join(f"{c} {p:.2f}" for c, p in prediction.top(3)))
+    heatmap, title, note = _attribution(image, frame, target)
+    lines.append(note)
+    return picture, probabilities or {NO_CHORD: 0.0}, gr.Image(value=heatmap, label=title), "\n\n".join(lines)
+
+
+def _attribution(image, frame, target: str | None):
+    """Why the model said what it said, drawn: an occlusion heatmap for an image model, the fingers'
+    attribution for a landmark model (:mod:`pipeline.explain`); or no picture and why.
+
+    Returns:
+        (RGB image or None, the picture's title, a markdown note).
+    """
+    import importlib.util
+
+    models = get_models()
+    if importlib.util.find_spec("pipeline.explain") is None:
+        return None, "Attribution: not available", (
+            "**Attribution:** not available in this installation (it comes with `pipeline.explain`). "
+            "The probabilities are what the model can show here.")
+    try:
+        from pipeline import explain as explaining
+
+        if models.image is not None:
+            from pipeline.regions import crop_region
+
+            seen = crop_region(image, frame.region) if frame.region is not None else image
+            result = explaining.explain_frame(seen, models.image, target=target)
+            picture = explaining.HeatmapAnnotator().annotate(seen, result)
+            return picture, f"Occlusion heatmap: {result.target}", (
+                f"**Occlusion heatmap** of the image model for **{result.target}** (p {result.probability:.2f}): "
+                f"warm regions are where covering the frame lowers that chord's probability most "
+                f"({result.seconds:.1f} s).")
+        hand = frame.hands.fretting
+        if hand is None:
+            return None, "Attribution: no hand in this frame", (
+                "**Attribution:** no hand in this frame, so the landmark model has nothing to attribute; "
+                "an occlusion heatmap needs an image model (`CHORD_SPACE_MODELS`).")
+        result = explaining.explain_landmarks(hand, models.landmarks, target=target)
+        picture = explaining.FingerAnnotator().annotate(image, result)
+        ranked = ", ".join(f"{name} {score:+.2f}" for name, score in
+                           sorted(result.scores.items(), key=lambda item: -item[1]))
+        return picture, f"Finger attribution: {result.target}", (
+            f"**Finger attribution** of the landmark model for **{result.target}** (p {result.probability:.2f}): "
+            f"the drop of its probability when each finger is removed: {ranked}. Most decisive: "
+            f"**{result.decisive}**. (An occlusion heatmap needs an image model; this Space runs a landmark "
+            "model, which reads the 21 hand points, not pixels.)")
+    except InputError as error:
+        raise _fail(error) from error
+    except (ImportError, AttributeError, TypeError) as error:  # an explain module of another shape
+        log.warning("pipeline.explain is not usable here: %s", error)
+        return None, "Attribution: not available", f"**Attribution:** not available ({error})."
+
+
+def listen(state: Session | None, pattern: str, guitar: str, bpm: float | None, mix: float,
+           progress=gr.Progress()):
+    """Play the analysed chords on guitar and mux them onto the clip.
+
+    Returns:
+        (WAV, muxed MP4 with chord subtitles, download files, note markdown).
+    """
+    state = _session(state)
+    try:
+        from pipeline.mux import render_listen_outputs
+
+        settings = PerformanceSettings(guitar=guitar, pattern=pattern, bpm=float(bpm) if bpm else None)
+        progress(0.1, desc="Playing the chords")
+        clip = None if state.analysis.clip.is_image else state.clip
+        result = render_listen_outputs(state.analysis.timeline, state.folder / f"listen-{uuid.uuid4().hex[:8]}",
+                                       clip=clip, settings=settings, synth="auto", mix=float(mix or 0.0),
+                                       name="chords")
+    except Exception as error:  # noqa: BLE001
+        raise _fail(error) from error
+    lines = [f"{result.duration:.1f} s at {result.bpm:.0f} BPM, synth: {result.synth}."] + \
+            [f"⚠️ {w}" for w in result.warnings]
+    video = gr.Video(value=str(result.mp4), subtitles=str(result.vtt)) if result.mp4 else None
+    return str(result.wav), video, [str(p) for p in result.files()], "\n\n".join(lines)
+
+
+def suggest_correction(state: Session | None, index: float, chord: str | None):
+    """Record the right chord of one analysed frame in the label store (and the hub dataset, if set).
+
+    Returns:
+        A markdown note: what was recorded and where.
+    """
+    state = _session(state)
+    k = _frame_index(state, index)
+    if not chord:
+        raise gr.Error("Choose the chord this frame really shows.", title="No chord chosen")
+    frame = state.analysis.frames[k]
+    try:
+        import cv2
+
+        from labeling.store import LabelStore, NewFrame, NewPrediction
+        from pipeline.chords import parse_chord
+        from pipeline.video import read_frame
+
+        chord = parse_chord(chord)
+        image = read_frame(state.clip, frame.time).image
+        ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92])
+        if not ok:
+            raise InputError("Could not encode the frame.")
+        name = state.sample.name if state.sample else state.clip.name
+        predictions = tuple(
+            NewPrediction(f"space-{slot}", "space", p.chord, p.probability, p.covered)
+            for slot, p in frame.by_model.items())
+        with LabelStore() as store:
+            result = store.add_frames([NewFrame(source=f"space:{name}@{frame.time:.3f}s", data=encoded.tobytes(),
+                                                ext=".jpg", time=frame.time, frame_index=frame.index,
+                                                predictions=predictions)],
+                                      author="space", on_duplicate="skip")
+            record = store.frame(result.frame_ids[0]) if result.frame_ids else store.frame(
+                hashlib.sha256(encoded.tobytes()).hexdigest())
+            event = store.set_label(record.id, chord, author="space")
+            path = record.path
+    except Exception as error:  # noqa: BLE001
+        raise _fail(error) from error
+    where = space.push_label({"digest": record.digest, "chord": chord, "time": frame.time,
+                              "frame_index": frame.index, "clip": name, "model_chord": frame.chord,
+                              "created_at": event.created_at}, Path(path))
+    return (f"Recorded **{chord}** for frame {k} at {frame.time:.2f} s (the model said {frame.chord}); "
+            f"label store frame {record.id}. {where}")
+
+
+# --------------------------------------------------------------------------------------------------
+# The interface
+
+def _examples() -> list[Path]:
+    return [p for p in sample_clips() if p.suffix.lower() in VIDEO_SUFFIXES]
+
+
+def build_demo() -> gr.Blocks:
+    """The Blocks app (``demo`` below); every event has an ``api_name``."""
+    limits = get_studio_settings()
+    with gr.Blocks(title=TITLE) as app:
+        state = gr.State(None)
+        gr.Markdown(f"# {TITLE}\nFilm the hand on the guitar neck; get the chords. Upload or record a clip "
+                    "(or pick a sample below), press **Analyze**, then explain a frame, listen to the chords on "
+                    "guitar, or suggest a correction. The default model is trained on **synthetic renders** "
+                    "of the sample clips' scenes: it recognises the samples, not real footage.")
+        with gr.Row():
+            with gr.Column(scale=1):
+                video_in = gr.Video(label=f"Clip (up to {limits.max_upload_mb:.0f} MB and "
+                                          f"{limits.max_seconds / 60:g} minutes)",
+                                    sources=["upload", "webcam"], elem_id="clip")
+                fps = gr.Slider(1, 15, value=limits.fps, step=1, label="Frames sampled per second")
+                run = gr.Button("Analyze", variant="primary", elem_id="analyze")
+                gr.Examples([[str(p)] for p in _examples()], inputs=[video_in], label="Sample clips",
+                            example_labels=[p.name for p in _examples()])
+            with gr.Column(scale=2):
+                summary = gr.Markdown("Choose a clip and press **Analyze**.", elem_id="summary")
+                annotated = gr.Video(label="Annotated (hand, chord; the chords as subtitles)", interactive=False,
+                                     elem_id="annotated")
+        with gr.Tabs():
+            with gr.Tab("Timeline", id="timeline"):
+                plot = gr.Plot(label="Chord timeline", elem_id="timeline_plot")
+                table = gr.Dataframe(headers=TIMELINE_HEADERS, label="Chord segments", interactive=False,
+                                     elem_id="timeline_table")
+            with gr.Tab("Explain a frame", id="explain"):
+                with gr.Row():
+                    frame_index = gr.Slider(0, 1, value=0, step=1, label="Frame (sampled frame number)",
+                                            interactive=False, elem_id="frame_index")
+                    target = gr.Dropdown(["(the top chord)"] + [c for c in VOCABULARY], value="(the top chord)",
+                                         label="Target chord (attribution)")
+                    explain_button = gr.Button("Explain this frame", elem_id="explain_button")
+                with gr.Row():
+                    frame_image = gr.Image(label="Frame with the hand", interactive=False)
+                    probabilities = gr.Label(label="Per-chord probability (this frame)", num_top_classes=5)
+                    heatmap = gr.Image(label="Attribution (occlusion heatmap or fingers)", interactive=False, elem_id="attribution")
+                explain_note = gr.Markdown(elem_id="explain_note")
+                gr.Markdown("### Suggest a correction")
+                with gr.Row():
+                    correct_chord = gr.Dropdown(list(VOCABULARY), label="The chord this frame really shows",
+                                                elem_id="correct_chord")
+                    correct_button = gr.Button("Suggest this label", elem_id="correct_button")
+                correct_note = gr.Markdown(elem_id="correct_note")
+            with gr.Tab("Listen", id="listen"):
+                with gr.Row():
+                    pattern = gr.Dropdown(list(PATTERNS), value="folk", label="Strumming pattern")
+                    guitar = gr.Dropdown(list(GUITAR_PROGRAMS), value="steel", label="Guitar")
+                    bpm = gr.Number(0, label="Tempo (BPM, 0 = from the chord changes)", minimum=0, maximum=300)
+                    mix = gr.Slider(0, 1, value=0, step=0.1, label="Clip's own sound under the guitar")
+                listen_button = gr.Button("Play the chords", variant="primary", elem_id="listen_button")
+                listen_note = gr.Markdown(elem_id="listen_note")
+                with gr.Row():
+                    with gr.Column():
+                        audio = gr.Audio(label="Guitar", type="filepath", interactive=False, elem_id="guitar_audio")
+                        files = gr.File(label="Downloads (MIDI, WAV, MP4, SRT, VTT)", file_count="multiple")
+                    muxed = gr.Video(label="The clip with the guitar (chords as subtitles)", interactive=False,
+                                     elem_id="muxed")
+
+        run.click(analyze, [video_in, fps], [annotated, plot, table, summary, frame_index, state],
+                  api_name="analyze", concurrency_id="analysis")
+        explain_button.click(explain, [state, frame_index, target], [frame_image, probabilities, heatmap, explain_note],
+                             api_name="explain", concurrency_id="analysis")
+        listen_button.click(listen, [state, pattern, guitar, bpm, mix], [audio, muxed, files, listen_note],
+                            api_name="listen", concurrency_id="analysis")
+        correct_button.click(suggest_correction, [state, frame_index, correct_chord], [correct_note],
+                             api_name="suggest_correction")
+    app.queue(default_concurrency_limit=space.get_space_settings().concurrency, max_size=32)
+    return app
+
+
+demo = build_demo()
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    started = time.perf_counter()
+    get_models()  # load at start, not on the first visitor's request
+    log.info("ready in %.1f s", time.perf_counter() - started)
+    demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"))
