@@ -1,17 +1,16 @@
 """Compare: the chosen models side by side on one labeled set (the sample clips' ground truth, the real
 frames' val split, or a snapshot of the label store): metrics table, per-class F1, confusion matrices.
 
-The t-SNE of the models' embeddings (issue 6) goes in the "Embeddings" section when
-``pipeline.embeddings`` provides it; until then that section says it is not available.
+The "Embeddings" section draws t-SNE / PCA maps of each model's embeddings of the same frames
+(:func:`pipeline.compare.compare_models`) for sets that are image files (the real frames' val split).
 """
-
-import importlib.util
 
 import streamlit as st
 
 from labeling.store import LabelStore
 from pages import common as ui
-from pipeline.studio import evaluate_landmark_model, labeled_sets, load_labeled_set
+from pipeline.config import get_settings
+from pipeline.studio import REAL_SET, evaluate_landmark_model, labeled_sets, load_labeled_set
 
 st.title("Compare models")
 models = ui.chosen_models()
@@ -66,8 +65,24 @@ for k, (name, report) in enumerate(reports.items()):
         st.plotly_chart(ui.confusion_figure(report, name), key=f"confusion_{name}")
 
 st.subheader("Embeddings")
-if importlib.util.find_spec("pipeline.embeddings") is None:
-    st.info("The t-SNE of the models' embeddings is not available in this installation yet (it comes with "
-            "`pipeline.embeddings`, issue 6). The metrics and confusion matrices above are.")
-else:
-    st.info("`pipeline.embeddings` is installed, but this page does not draw its t-SNE yet.")
+
+
+@st.cache_data(show_spinner="Embedding the frames and computing the maps...", max_entries=4)
+def embedding_maps(folders: tuple[str, ...], root: str):
+    """t-SNE / PCA maps of the models' embeddings of the real val frames (cached embeddings on disk)."""
+    from pipeline.compare import compare_models, maps_figure
+
+    return maps_figure(compare_models(list(folders), root, split="val", thumbnails=False))
+
+
+folders = tuple(str(entries[name].folder) for name in names if entries[name].folder is not None)
+if chosen_set != REAL_SET:
+    st.caption("Maps of the models' embeddings are drawn for image-file sets (the real frames' val split); "
+               "for any ImageFolder tree: `python -m pipeline compare --models ... --data DIR --out report.html`.")
+elif not folders:
+    st.caption("The chosen models have no folder yet (the sample model is built on first analysis).")
+elif st.button("Draw the embedding maps", key="compare_maps"):
+    try:
+        st.plotly_chart(embedding_maps(folders, str(get_settings().real_data)), key="compare_maps_figure")
+    except Exception as error:  # noqa: BLE001
+        ui.show_error(error)

@@ -1,11 +1,10 @@
 """Explain: one frame of the analysed clip, its hand landmarks, and why each chosen model says what it
 says: per-class probabilities and the top three, two models side by side.
 
-The occlusion heatmap and the finger attribution (issue 4) go in the "Attribution" section below when
-``pipeline.explain`` provides them; until then that section says they are not available.
+The "Attribution" section shows which fingers decided each landmark model's chord (Captum feature
+ablation over finger groups, :func:`pipeline.explain.explain_landmarks`), drawn on the hand.
 """
 
-import importlib.util
 from pathlib import Path
 
 import streamlit as st
@@ -67,10 +66,21 @@ with answers:
             elif not target.startswith("("):
                 st.caption(f"p({target}) = {prediction.probabilities[target]:.3f}")
 
-st.subheader("Attribution")
-if importlib.util.find_spec("pipeline.explain") is None:
-    st.info("Occlusion heatmaps and the landmark model's finger attribution are not available in this "
-            "installation yet (they come with `pipeline.explain`, issue 4). The probabilities above are "
-            "what the models can show today.")
-else:
-    st.info("`pipeline.explain` is installed, but this page does not draw its heatmaps yet.")
+st.subheader("Attribution: which fingers decided")
+if hand is None:
+    st.caption("No hand in this frame, so there is nothing to attribute.")
+elif st.toggle("Show which fingers decided (Captum feature ablation over finger groups)", key="explain_fingers"):
+    from pipeline.explain import FingerAnnotator, explain_landmarks
+
+    columns = st.columns(max(1, len(chosen)))
+    for column, name in zip(columns, chosen):
+        with column:
+            try:
+                attribution = explain_landmarks(hand, ui.landmark_model(entries[name]),
+                                                None if target.startswith("(") else target,
+                                                width=image.shape[1], height=image.shape[0])
+            except Exception as error:  # noqa: BLE001
+                ui.show_error(error)
+                continue
+            st.image(FingerAnnotator().annotate(image, attribution),
+                     caption=f"{name}: drop in p({attribution.target}) when a finger group is removed")

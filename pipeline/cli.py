@@ -216,6 +216,23 @@ def cmd_listen(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    from pipeline.explain import explain_path
+    from pipeline.registry import load_model
+
+    model = load_model(args.model[0] if args.model else None)
+    options = {k: v for k, v in (("window", args.window), ("stride", args.stride), ("baseline", args.baseline),
+                                 ("method", args.method)) if v is not None}
+    result, png = explain_path(args.source, model, args.out, time_s=args.time, target=args.target, **options)
+    if hasattr(result, "scores"):
+        ranked = sorted(result.scores.items(), key=lambda item: -item[1])
+        print(f"{result.target} p={result.probability:.2f}; fingers: " + ", ".join(f"{k} {v:+.2f}" for k, v in ranked))
+    else:
+        print(f"{result.target} p={result.probability:.2f}; {result.settings.get('method')} occlusion in {result.seconds:.1f} s")
+    print(f"wrote {png}")
+    return 0
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     from pipeline.compare import compare_models
 
@@ -279,6 +296,18 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--start", type=float, help="start time in seconds")
     analyze.add_argument("--end", type=float, help="end time in seconds")
     analyze.set_defaults(run=cmd_analyze)
+
+    explain = commands.add_parser("explain", help="why a model chose a chord: occlusion heatmap or finger attribution")
+    explain.add_argument("source", help="a frame (jpg, png) or a clip")
+    explain.add_argument("--model", nargs=1, help="model folder (default: the sample landmark model)")
+    explain.add_argument("--time", type=float, default=0.0, help="the frame's time in seconds, for a clip")
+    explain.add_argument("--target", help="chord to explain (default: the predicted one)")
+    explain.add_argument("--window", type=int, nargs="+", help="occlusion window in frame pixels (one or H W)")
+    explain.add_argument("--stride", type=int, nargs="+", help="occlusion stride in frame pixels (one or H W)")
+    explain.add_argument("--baseline", choices=["zero", "blur", "mean"], help="what occluded pixels become")
+    explain.add_argument("--method", choices=["auto", "plain", "batched", "tokens"], help="occlusion path")
+    explain.add_argument("--out", required=True, help="the PNG to write")
+    explain.set_defaults(run=cmd_explain)
 
     compare = commands.add_parser("compare", help="models side by side: t-SNE / PCA maps, metrics, confusion (HTML)")
     compare.add_argument("--models", required=True, nargs="+",

@@ -26,7 +26,7 @@ def one_line_error(result: subprocess.CompletedProcess) -> str:
 def test_help_lists_the_commands():
     result = run("--help")
     assert result.returncode == 0
-    for command in ("train", "evaluate", "analyze", "listen", "compare"):
+    for command in ("train", "evaluate", "analyze", "listen", "compare", "explain"):
         assert command in result.stdout
 
 
@@ -45,6 +45,7 @@ def test_bad_inputs_exit_2_with_one_line(tmp_path):
     model.mkdir()
     assert "not a model folder" in one_line_error(run("analyze", str(corrupt), "--model", str(model), "--out", str(tmp_path / "o")))
     assert "No dataset folder" in one_line_error(run("compare", "--models", "features:raw63", "--data", str(tmp_path / "nope"), "--out", str(tmp_path / "r.html")))
+    assert "not a model folder" in one_line_error(run("explain", str(tmp_path / "missing.png"), "--model", str(tmp_path / "model"), "--out", str(tmp_path / "x.png")))
     bad_timeline = tmp_path / "t.json"
     bad_timeline.write_text('{"segments": [{"start": 0, "end": 1, "chord": "H7"}]}')
     assert "Unknown chord name" in one_line_error(run("listen", str(bad_timeline), "--out", str(tmp_path / "o")))
