@@ -35,14 +35,11 @@ from pipeline.studio import (
     save_upload, write_annotated_video,
 )
 from pipeline.video import VIDEO_SUFFIXES
+from pipeline.figures import add_segment_bars
 
 log = logging.getLogger("chord_space")
 
 TITLE = "Chord vision studio"
-_PALETTE = ["#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692", "#B6E880", "#FF97FF",
-            "#FECB52", "#1F77B4", "#8C564B", "#2CA02C", "#D62728"]
-CHORD_COLOURS = {c: _PALETTE[i % len(_PALETTE)] for i, c in enumerate(c for c in VOCABULARY if c != NO_CHORD)}
-CHORD_COLOURS[NO_CHORD] = "#B0B0B0"
 TIMELINE_HEADERS = ["start (s)", "end (s)", "chord", "mean probability"]
 
 # --------------------------------------------------------------------------------------------------
@@ -161,16 +158,7 @@ def timeline_figure(analysis, truth=None) -> go.Figure:
     """One coloured bar per chord segment over time (and the ground truth below, for samples)."""
     fig = go.Figure()
     rows = [("recognised", analysis.timeline)] + ([("ground truth", truth)] if truth is not None else [])
-    shown: set[str] = set()
-    for row, timeline in rows:
-        for s in timeline.segments:
-            fig.add_trace(go.Bar(
-                x=[s.end - s.start], base=[s.start], y=[row], orientation="h", name=s.chord,
-                marker_color=CHORD_COLOURS.get(s.chord, "#888"), text=s.chord, textposition="inside",
-                insidetextanchor="middle", legendgroup=s.chord, showlegend=s.chord not in shown,
-                hovertemplate=f"{s.chord}<br>%{{base:.2f}}-{s.end:.2f} s<br>mean p {s.probability:.2f}<extra>{row}</extra>",
-            ))
-            shown.add(s.chord)
+    add_segment_bars(fig, rows)
     fig.update_layout(barmode="overlay", height=150 + 50 * len(rows), margin=dict(l=10, r=10, t=40, b=10),
                       xaxis=dict(title="time (s)", range=[0, analysis.timeline.duration or None]),
                       yaxis=dict(categoryorder="array", categoryarray=[name for name, _ in reversed(rows)]),

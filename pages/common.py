@@ -18,16 +18,12 @@ from pathlib import Path
 import plotly.graph_objects as go
 import streamlit as st
 
-from pipeline.chords import NO_CHORD, VOCABULARY
 from pipeline.config import get_settings
 from pipeline.errors import InputError
 from pipeline.studio import SAMPLE, ModelEntry, discover_models, get_studio_settings, model_entry
+from pipeline.figures import CHORD_COLOURS, add_segment_bars
 
 # One colour per chord of the vocabulary (plotly's qualitative palettes), grey for no chord.
-_PALETTE = ["#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692", "#B6E880", "#FF97FF",
-            "#FECB52", "#1F77B4", "#8C564B", "#2CA02C", "#D62728"]
-CHORD_COLOURS = {c: _PALETTE[i % len(_PALETTE)] for i, c in enumerate(c for c in VOCABULARY if c != NO_CHORD)}
-CHORD_COLOURS[NO_CHORD] = "#B0B0B0"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -203,17 +199,7 @@ def timeline_figure(analysis, selected: float | None = None, truth=None) -> go.F
     """
     fig = go.Figure()
     rows = [("recognised", analysis.timeline)] + ([("ground truth", truth)] if truth is not None else [])
-    shown: set[str] = set()
-    for row, timeline in rows:
-        for s in timeline.segments:
-            fig.add_trace(go.Bar(
-                x=[s.end - s.start], base=[s.start], y=[row], orientation="h", name=s.chord,
-                marker_color=CHORD_COLOURS.get(s.chord, "#888"), text=s.chord, textposition="inside",
-                insidetextanchor="middle", legendgroup=s.chord, showlegend=s.chord not in shown,
-                hovertemplate=f"{s.chord}<br>%{{base:.2f}}-{s.end:.2f} s<br>mean p {s.probability:.2f}<extra>{row}</extra>",
-                yaxis="y",
-            ))
-            shown.add(s.chord)
+    add_segment_bars(fig, rows)
     frames = analysis.frames
     fig.add_trace(go.Scatter(
         x=[f.time for f in frames], y=[f.prediction.probabilities.get(f.chord, 0.0) for f in frames],
