@@ -9,22 +9,19 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.test_gradio_app import _free_port, tiny_space_env
+from tests.browser import free_port, launch_chromium, needs_chromium, serve
+from tests.test_gradio_app import tiny_space_env
 
 REPO = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path("/tmp/gradio-shots")
 CLIP = REPO / "sample_media" / "progression.mp4"
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing (Debian package chromium)")
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -32,30 +29,12 @@ def space_url(tmp_path_factory):
     """`gradio_app.demo` in its own process with a tiny landmark model; yields its URL."""
     folder = tmp_path_factory.mktemp("gradio-e2e")
     env = {**os.environ, **tiny_space_env(folder), "GRADIO_ANALYTICS_ENABLED": "False"}
-    port = _free_port()
+    port = free_port()
     code = ("import gradio_app; gradio_app.get_models(); "
             f"gradio_app.demo.launch(server_name='127.0.0.1', server_port={port}, quiet=True)")
-    log = (folder / "server.log").open("w")
-    server = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                if server.poll() is not None or time.time() > deadline:
-                    pytest.fail("the Gradio app did not start:\n" + (folder / "server.log").read_text()[-3000:])
-                time.sleep(0.5)
-        yield url, folder
-    finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+    command = [sys.executable, "-c", code]
+    with serve(command, REPO, env, f"http://127.0.0.1:{port}/", folder / "server.log"):
+        yield f"http://127.0.0.1:{port}/", folder
 
 
 def _shot(page, folder: Path, name: str) -> None:
@@ -71,11 +50,7 @@ def test_upload_analyse_explain_correct_and_listen_in_chromium(space_url, tmp_pa
     url, folder = space_url
     problems: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True,
-            viewport={"width": 1400, "height": 1000},
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"])
+        browser = launch_chromium(p, tmp_path / "profile")
         try:
             page = browser.new_page()
             page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)

@@ -10,29 +10,19 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from pipeline.landmark_model import train_landmark_model
+from tests.browser import free_port, launch_chromium, needs_chromium, serve
 from tests.test_landmark_model import _frames
 
 REPO = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path("/tmp/studio-shots")
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing (Debian package chromium)")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -43,35 +33,14 @@ def studio(tmp_path_factory):
     model = train_landmark_model(results, labels, folds=3, estimators=("svm",), feature_versions=("raw63",),
                                  trained_on="constructed hands (test)")
     folder = model.save(root / "tiny")
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, CHORD_STUDIO_HOME=str(root / "home"), CHORD_STUDIO_DATA=str(root / "labels"),
                CHORD_STUDIO_MODELS=str(folder), HF_HUB_OFFLINE="1", YOLO_OFFLINE="1")
-    log = open(root / "streamlit.log", "w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+               "--server.port", str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start:\n{(root / 'streamlit.log').read_text()}")
-            time.sleep(0.5)
+    with serve(command, REPO, env, f"{url}/_stcore/health", root / "streamlit.log", timeout=60):
         yield url, root
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 def test_studio_in_a_browser(studio, tmp_path):
@@ -84,12 +53,7 @@ def test_studio_in_a_browser(studio, tmp_path):
 
     with sync_playwright() as playwright:
         # A fresh profile each run (Playwright passes it as --user-data-dir).
-        browser = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True,
-            viewport={"width": 1400, "height": 1000},
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required"],
-        )
+        browser = launch_chromium(playwright, tmp_path / "profile", ("--autoplay-policy=no-user-gesture-required",))
         page = browser.pages[0] if browser.pages else browser.new_page()
         # Warm-up load: the first script run of the process applies app.py's media-serving fix
         # (pages.common.fix_media_serving); requests before it (the favicon) hit Streamlit 1.60's bug.

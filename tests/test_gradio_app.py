@@ -6,25 +6,19 @@ once each get their own results. A tiny landmark model trained here stands in fo
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from pathlib import Path
 
 import pytest
 
 from pipeline.landmark_model import train_landmark_model
+from tests.browser import free_port
 from tests.test_landmark_model import _frames
 
 REPO = Path(__file__).resolve().parent.parent
 PROGRESSION = REPO / "sample_media" / "progression.mp4"
 NO_HAND = REPO / "sample_media" / "no_hand.mp4"
 STRUM = REPO / "sample_media" / "strumming_em_d.mp4"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def tiny_space_env(folder: Path) -> dict[str, str]:
@@ -47,7 +41,7 @@ def app_url(tmp_path_factory):
         import gradio_app
 
         gradio_app.reset_models()
-        port = _free_port()
+        port = free_port()
         gradio_app.demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
         try:
             yield f"http://127.0.0.1:{port}/", folder
