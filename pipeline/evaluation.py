@@ -93,15 +93,30 @@ def evaluate_predictions(true: Sequence[str], predicted: Sequence[str], covered:
     )
 
 
+CHANGE_TOLERANCE = 0.5
+"""Seconds a predicted chord change may sit from a true one and still match it: half a beat at 60 BPM,
+more than the ~0.3 s a hand takes to move between shapes and less than half the shortest chord that
+real playing holds (about 1 s)."""
+
+
 @dataclass
 class TimelineScore:
     """How a predicted chord timeline matches the true one.
+
+    A chord change is a boundary between neighbouring segments of different chords (neighbours of the
+    same chord are joined first). A predicted change *matches* a true change at most ``tolerance``
+    seconds away, one to one (each true change matches at most one predicted change).
 
     Attributes:
         frame_accuracy: share of time (sampled every ``step`` seconds) with the right chord.
         segment_precision, segment_recall, segment_f1: predicted segments matching a true segment one
             to one (same chord, overlap at least half their union).
         changes: chord changes in the prediction; true_changes: in the truth.
+        spurious_changes: predicted changes that match no true change (a flicker counts two: there
+            and back).
+        missed_changes: true changes that no predicted change matches.
+        change_precision, change_recall, change_f1: of the change points, from the matched count.
+        tolerance: the matching tolerance in seconds.
     """
 
     frame_accuracy: float
@@ -110,11 +125,12 @@ class TimelineScore:
     segment_f1: float
     changes: int
     true_changes: int
-
-    @property
-    def spurious_changes(self) -> int:
-        """Changes beyond the true number (0 when the prediction changes no more often than the truth)."""
-        return max(0, self.changes - self.true_changes)
+    spurious_changes: int
+    missed_changes: int
+    change_precision: float
+    change_recall: float
+    change_f1: float
+    tolerance: float = CHANGE_TOLERANCE
 
 
 def _merged(timeline) -> list[tuple[float, float, str]]:
@@ -128,16 +144,39 @@ def _merged(timeline) -> list[tuple[float, float, str]]:
     return [tuple(m) for m in merged]
 
 
-def score_timeline(predicted, truth, step: float = 0.04) -> TimelineScore:
+def _f1(matches: int, predicted: int, true: int) -> tuple[float, float, float]:
+    """Precision, recall and F1 from a match count (an empty side scores 1 when both are empty)."""
+    precision = matches / predicted if predicted else float(true == 0)
+    recall = matches / true if true else float(predicted == 0)
+    return precision, recall, (2 * precision * recall / (precision + recall) if precision + recall else 0.0)
+
+
+def _matched_changes(predicted: Sequence[float], true: Sequence[float], tolerance: float) -> int:
+    """Most one-to-one pairs of a predicted and a true change time at most ``tolerance`` apart.
+
+    Both lists are in time order; taking the earliest free true change in reach of each predicted
+    one, in time order, gives a largest matching for points on a line.
+    """
+    matches, k = 0, 0
+    for time in predicted:
+        while k < len(true) and true[k] < time - tolerance:
+            k += 1
+        if k < len(true) and true[k] <= time + tolerance:
+            matches, k = matches + 1, k + 1
+    return matches
+
+
+def score_timeline(predicted, truth, step: float = 0.04, tolerance: float = CHANGE_TOLERANCE) -> TimelineScore:
     """Score a predicted :class:`~pipeline.timeline.Timeline` against the true one.
 
     Args:
         predicted: the predicted timeline.
         truth: the ground truth.
         step: sampling step in seconds for the frame accuracy.
+        tolerance: how far, in seconds, a predicted chord change may be from a true one to match it.
 
     Returns:
-        The scores; time not covered by any segment counts as ``None``.
+        The scores (see :class:`TimelineScore`); time not covered by any segment counts as ``None``.
     """
     from pipeline.chords import NO_CHORD
 
@@ -155,11 +194,14 @@ def score_timeline(predicted, truth, step: float = 0.04) -> TimelineScore:
                 used.add(k)
                 matches += 1
                 break
-    precision = matches / len(ours) if ours else 0.0
-    recall = matches / len(theirs) if theirs else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    precision, recall, f1 = _f1(matches, len(ours), len(theirs))
+    changes, true_changes = [s[0] for s in ours[1:]], [s[0] for s in theirs[1:]]
+    matched = _matched_changes(changes, true_changes, tolerance)
+    change_precision, change_recall, change_f1 = _f1(matched, len(changes), len(true_changes))
     return TimelineScore(
         frame_accuracy=float(np.mean(right)) if len(right) else float("nan"),
         segment_precision=precision, segment_recall=recall, segment_f1=f1,
-        changes=max(0, len(ours) - 1), true_changes=max(0, len(theirs) - 1),
+        changes=len(changes), true_changes=len(true_changes),
+        spurious_changes=len(changes) - matched, missed_changes=len(true_changes) - matched,
+        change_precision=change_precision, change_recall=change_recall, change_f1=change_f1, tolerance=tolerance,
     )

@@ -1473,13 +1473,24 @@ def make_yolo_dataset(root: str | Path, n_train: int, n_val: int, seed: int = 0,
 
 @dataclass(frozen=True)
 class SampleClip:
-    """One committed sample clip: its file name, progression, seed and options."""
+    """One committed sample clip: its file name, progression, seed and options.
+
+    ``scene_seed`` films the clip in the scene of another sample clip's seed (None: its own scene). The
+    sample model is trained on the sample scenes, so a clip in a known scene leaves that model as it is.
+    """
 
     name: str
     progression: tuple[tuple[str, float], ...]
     seed: int
     hand: bool = True
     shake: float = 1.0
+    scene_seed: int | None = None
+
+    @property
+    def scene(self) -> Scene:
+        """The scene the clip is filmed in, as ``make_clip`` draws it from the seed."""
+        seed = self.seed if self.scene_seed is None else self.scene_seed
+        return Scene.random(np.random.default_rng(seed))
 
 
 SAMPLE_CLIPS = (
@@ -1488,6 +1499,13 @@ SAMPLE_CLIPS = (
     ),
     SampleClip("strumming_em_d.mp4", (("Em", 1.5), ("D", 1.5), ("Em", 1.5), ("D", 1.5)), seed=23, shake=2.0),
     SampleClip("no_hand.mp4", (("None", 3.0),), seed=5, hand=False),
+    # 108 BPM in 4/4, bars and half bars: changes at 2.22, 4.44, 5.56, 6.67 and 8.89 s, off the whole
+    # seconds and off the 0.2 s sampling grid, as in real playing (the clips above change on whole seconds).
+    SampleClip(
+        "progression_108bpm.mp4",
+        (("G", 20 / 9), ("D", 20 / 9), ("Em", 10 / 9), ("C", 10 / 9), ("G", 20 / 9), ("D", 10 / 9)),
+        seed=31, scene_seed=11,
+    ),
 )
 """The clips ``python -m pipeline.synthetic --out sample_media`` writes."""
 SAMPLE_STILL = ("chord_G.jpg", "G", 7)
@@ -1495,8 +1513,11 @@ SAMPLE_STILL = ("chord_G.jpg", "G", 7)
 
 
 def sample_scenes() -> list[Scene]:
-    """The scenes (camera, guitar, player) of the sample clips that show a hand, as ``make_clip`` draws them."""
-    return [Scene.random(np.random.default_rng(clip.seed)) for clip in SAMPLE_CLIPS if clip.hand]
+    """The scenes (camera, guitar, player) of the sample clips that show a hand, as ``make_clip`` draws them.
+
+    A clip filmed in another clip's scene (``scene_seed``) adds none.
+    """
+    return [clip.scene for clip in SAMPLE_CLIPS if clip.hand and clip.scene_seed is None]
 
 _SAMPLE_README = """\
 # Sample media
@@ -1543,10 +1564,11 @@ def write_sample_media(out: str | Path) -> list[Path]:
     rows = []
     for clip in SAMPLE_CLIPS:
         truth = make_clip(
-            out / clip.name, clip.progression, fps=25, seed=clip.seed, hand=clip.hand, shake=clip.shake, quality=24
+            out / clip.name, clip.progression, fps=25, seed=clip.seed, hand=clip.hand, shake=clip.shake, quality=24,
+            scene=None if clip.scene_seed is None else clip.scene,  # None: drawn from the seed, as always
         )
         written += [truth.video, truth.timeline_path, truth.fretboard_path]
-        steps = " ".join(f"{c} ({s:g} s)" for c, s in clip.progression)
+        steps = " ".join(f"{c} ({s:.3g} s)" for c, s in clip.progression)
         what = "the neck alone, no hand in view" if not clip.hand else f"a hand playing {steps}"
         rows.append(f"| `{clip.name}` | {truth.duration:g} s: {what} |")
     name, chord, seed = SAMPLE_STILL

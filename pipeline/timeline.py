@@ -120,8 +120,10 @@ def timeline_from_frames(
 ) -> Timeline:
     """Merge per-frame chords into segments of equal chords.
 
-    A frame's chord holds from its time to the next frame's time; the last one to ``end`` (by default
-    one median frame step after it). Each segment's probability is the mean over its frames.
+    A frame stands for the time nearer to it than to any other frame: a change between two frames
+    sits half-way between them. (Holding each frame's chord until the next frame would put every
+    change half a frame step late on average.) The first frame holds from its own time, the last
+    one to ``end`` (by default one median frame step after it).
 
     Args:
         times: frame times in seconds, increasing.
@@ -139,16 +141,15 @@ def timeline_from_frames(
     steps = [b - a for a, b in zip(times, times[1:])]
     step = sorted(steps)[len(steps) // 2] if steps else 1.0
     stop = end if end is not None and end > times[-1] else times[-1] + step
-    bounds = list(times[1:]) + [stop]
+    bounds = [(a + b) / 2 for a, b in zip(times, times[1:])] + [stop]
     segments: list[Segment] = []
     run_start, run_probs = 0, [probabilities[0]]
     for i in range(1, len(times) + 1):
         if i < len(times) and chords[i] == chords[run_start]:
             run_probs.append(probabilities[i])
             continue
-        segments.append(
-            Segment(float(times[run_start]), float(bounds[i - 1]), chords[run_start], float(sum(run_probs) / len(run_probs)))
-        )
+        start = float(times[0]) if run_start == 0 else float(bounds[run_start - 1])
+        segments.append(Segment(start, float(bounds[i - 1]), chords[run_start], float(sum(run_probs) / len(run_probs))))
         if i < len(times):
             run_start, run_probs = i, [probabilities[i]]
     return Timeline(segments, float(stop))

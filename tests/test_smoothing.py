@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
+from pipeline.chords import VOCABULARY
 from pipeline.evaluation import score_timeline
 from pipeline.smoothing import SmoothingSettings, smooth
-from pipeline.timeline import Segment, Timeline
+from pipeline.timeline import Segment, Timeline, timeline_from_frames
 
 CLASSES = ["A", "C", "None"]
 
@@ -33,6 +34,66 @@ def test_viterbi_removes_flips_and_fills_short_gaps():
     smoothed = smooth(times, probs, CLASSES, covered)
     assert changes(raw) > 4 and changes(smoothed) == 1
     assert smoothed == truth
+
+
+def played(steps, fps, confidence=0.8, rival=0.1):
+    """Frames at ``fps`` over (chord, seconds) steps, in the whole vocabulary: each frame gives its chord
+    ``confidence``, the other chords of the steps share ``rival`` and the rest of the vocabulary the rest."""
+    bounds = np.cumsum([seconds for _, seconds in steps])
+    times = np.arange(0, bounds[-1] - 1e-9, 1 / fps)
+    played_chords = [VOCABULARY.index(chord) for chord, _ in steps]
+    others = sorted(set(played_chords))
+    probs = np.zeros((len(times), len(VOCABULARY)))
+    for row, t in enumerate(times):
+        own = played_chords[np.searchsorted(bounds, t, side="right")]
+        rivals = [k for k in others if k != own]
+        rest = [k for k in range(len(VOCABULARY)) if k != own and k not in rivals]
+        probs[row, own] = confidence
+        probs[row, rivals] = rival / max(len(rivals), 1)
+        probs[row, rest] = (1 - confidence - rival * bool(rivals)) / len(rest)
+    return times, probs
+
+
+def timeline(times, chords, end):
+    return timeline_from_frames(times, chords, [1.0] * len(chords), end=end)
+
+
+def test_a_change_off_the_window_grid_is_placed_within_a_frame():
+    """At 2.5 s: between the frames at 2.4 and 2.6 s, and mid-way between the majority's window edges."""
+    times, probs = played([("A", 2.5), ("C", 3.5)], fps=5)
+    noisy = probs * np.random.default_rng(1).uniform(0.7, 1.3, probs.shape)  # uneven confidence, no flips
+    truth = Timeline([Segment(0, 2.5, "A"), Segment(2.5, 6, "C")], 6)
+    ours, majority = (
+        timeline(times, smooth(times, noisy, VOCABULARY, settings=SmoothingSettings(method=method)), 6.0)
+        for method in ("viterbi", "majority")
+    )
+    assert [s.chord for s in ours.segments] == [s.chord for s in majority.segments] == ["A", "C"]
+    assert ours.segments[1].start == pytest.approx(2.5)  # half-way between the frames: off by < half a step
+    assert majority.segments[1].start == pytest.approx(2.9)  # the window 2-3 s votes A, 3 of 5 frames
+    assert score_timeline(ours, truth).frame_accuracy > score_timeline(majority, truth).frame_accuracy
+
+
+@pytest.mark.parametrize("fps", [5, 25, 30])
+def test_a_flicker_goes_and_a_real_one_second_chord_stays_at_any_rate(fps):
+    """One odd frame (0.2 s at 5 fps, the same 0.2 s at 25 and 30) is noise; a chord held 1 s is played."""
+    times, probs = played([("A", 2), ("C", 1), ("A", 2)], fps=fps)
+    chords = smooth(times, probs, VOCABULARY)
+    assert changes(chords) == 2 and timeline(times, chords, 5.0).chord_at(2.5) == "C"
+    flicker = played([("A", 2), ("C", 1), ("A", 2)], fps=fps, confidence=0.95, rival=0.03)[1]
+    flicker[~((times >= 2.0) & (times < 2.2))] = probs[0]  # C for 0.2 s only, in whatever frames that is
+    exact = SmoothingSettings(min_duration=0)  # the decoder itself, before short runs are merged
+    assert smooth(times, flicker, VOCABULARY, settings=exact) == ["A"] * len(times)
+
+
+@pytest.mark.parametrize("fps", [5, 25])
+def test_a_short_gap_without_a_hand_is_bridged_at_any_rate(fps):
+    times, probs = played([("A", 6)], fps=fps)
+    short, long = np.ones(len(times), bool), np.ones(len(times), bool)
+    short[(times >= 2) & (times < 2.6)] = False  # 0.6 s without a hand
+    long[times >= 2] = False  # the hand leaves for good
+    assert set(smooth(times, probs, VOCABULARY, short)) == {"A"}
+    chords = smooth(times, probs, VOCABULARY, long)
+    assert chords[0] == "A" and timeline(times, chords, 6.0).chord_at(3.0) == "None"
 
 
 def test_majority_votes_in_one_second_windows():
@@ -82,6 +143,8 @@ def test_bad_settings_and_shapes():
         SmoothingSettings(method="median")
     with pytest.raises(ValueError, match="positive"):
         SmoothingSettings(change_rate=0)
+    with pytest.raises(ValueError, match="positive"):
+        SmoothingSettings(resolution=0)
     with pytest.raises(ValueError, match="probabilities must be"):
         smooth([0, 1], np.zeros((3, 3)), CLASSES)
     assert smooth([], np.zeros((0, 3)), CLASSES) == []
@@ -92,7 +155,23 @@ def test_score_timeline():
     assert score_timeline(truth, truth).segment_f1 == 1 and score_timeline(truth, truth).frame_accuracy == 1
     flicker = Timeline([Segment(0, 1, "A"), Segment(1, 1.2, "C"), Segment(1.2, 2, "A"), Segment(2, 4, "C")], 4)
     score = score_timeline(flicker, truth)
-    assert score.changes == 3 and score.true_changes == 1 and score.spurious_changes == 2
+    assert score.changes == 3 and score.true_changes == 1 and score.spurious_changes == 2  # there and back
+    assert score.missed_changes == 0 and score.change_precision == pytest.approx(1 / 3) and score.change_recall == 1
     assert score.frame_accuracy == pytest.approx(0.95, abs=0.011)
     # A(0-1) still matches A(0-2) at half their union; C(2-4) matches; the flicker's two pieces do not
     assert score.segment_recall == pytest.approx(1.0) and score.segment_precision == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize(
+    "late, spurious, missed",
+    [(0.3, 0, 0), (0.5, 0, 0), (0.7, 1, 1)],
+)
+def test_a_late_change_is_spurious_only_beyond_the_tolerance(late, spurious, missed):
+    truth = Timeline([Segment(0, 2, "A"), Segment(2, 4, "C")], 4)
+    predicted = Timeline([Segment(0, 2 + late, "A"), Segment(2 + late, 4, "C")], 4)
+    score = score_timeline(predicted, truth)
+    assert (score.spurious_changes, score.missed_changes) == (spurious, missed)
+    assert score.change_f1 == (1.0 if not spurious else 0.0)
+    # the right time with the wrong chord is a matched change; the chord error shows in the other scores
+    wrong = score_timeline(Timeline([Segment(0, 2, "A"), Segment(2, 4, "G")], 4), truth)
+    assert wrong.spurious_changes == 0 and wrong.frame_accuracy == pytest.approx(0.5, abs=0.011)

@@ -12,12 +12,24 @@ def test_frames_merge_into_segments_with_mean_probability():
     probs = [0.9, 0.7, 0.6, 0.8, 1.0, 0.0]
     timeline = timeline_from_frames(times, chords, probs, end=1.3)
     assert [(s.start, s.end, s.chord) for s in timeline.segments] == [
-        (0.0, 0.4, "C"), (0.4, 1.0, "G"), (1.0, 1.3, "None")
+        (0.0, pytest.approx(0.3), "C"), (pytest.approx(0.3), pytest.approx(0.9), "G"), (pytest.approx(0.9), 1.3, "None")
     ]
     assert timeline.segments[0].probability == pytest.approx(0.8)
     assert timeline.segments[1].probability == pytest.approx(0.8)
     assert timeline.duration == 1.3
     assert timeline.chord_at(0.5) == "G" and timeline.chord_at(2.0) is None
+
+
+def test_a_change_sits_half_way_between_the_frames_that_show_it():
+    """A frame stands for the time nearest to it, so boundaries are not half a step late on average."""
+    timeline = timeline_from_frames([0.0, 0.2, 0.4, 0.6, 0.8], ["A", "A", "D", "D", "D"], [1] * 5, end=1.0)
+    # a true change anywhere between the frames at 0.2 and 0.4 s is off by at most half a step
+    assert [(s.start, s.end) for s in timeline.segments] == [(0.0, pytest.approx(0.3)), (pytest.approx(0.3), 1.0)]
+    # every frame still reads its own chord, whatever the steps
+    uneven = [0.0, 0.1, 0.5, 0.6, 1.4]
+    chords = ["A", "D", "D", "G", "A"]
+    timeline = timeline_from_frames(uneven, chords, [1] * 5)
+    assert [timeline.chord_at(t) for t in uneven] == chords and timeline.segments[0].start == 0.0
 
 
 def test_last_segment_ends_one_step_later_without_an_end():
