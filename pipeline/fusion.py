@@ -1,9 +1,12 @@
 """Fusing chord models per frame: the landmark model and an image model into one prediction.
 
 Log-linear pooling (a weighted product of experts): the fused probability of a chord is proportional
-to ``p_landmarks(chord) ** w_landmarks * p_image(chord) ** w_image``. A model that could not decide
-(no hand for the landmark model) simply drops out, so a frame without a hand gets the image model's
-answer alone. Agreement sharpens the answer; a confident model outweighs an unsure one.
+to ``p_landmarks(chord) ** w_landmarks * p_image(chord) ** w_image``, the weights scaled to average 1
+over the models that answer on the frame (only their ratio is a setting: a weight of 199 against 9 used
+as is would raise the probabilities to the 199th power and print 1.000 on every frame). A model that
+could not decide (no hand for the landmark model) simply drops out, so a frame without a hand gets the
+image model's answer alone, as it is. Agreement sharpens the answer; a confident model outweighs an
+unsure one.
 
 Weights come from how reliable each model proved on frames it did not train on, as its card records
 (:meth:`FusionWeights.from_models`): the odds of being right, ``acc / (1 - acc)``. Equal weights let
@@ -37,7 +40,8 @@ class FusionWeights:
 
         The landmark model's cross-validated accuracy and the image model's holdout (or
         cross-validated) accuracy, clipped to [0.5, 0.995] so that no model gets all or no say;
-        a model whose card records neither gets accuracy 0.9. Only the ratio matters.
+        a model whose card records neither gets accuracy 0.9. Only the ratio matters (:func:`fuse`
+        scales the weights).
         """
         return cls(landmarks=_odds(_held_out_accuracy(landmarks)), image=_odds(_held_out_accuracy(image)))
 
@@ -71,7 +75,8 @@ def fuse(predictions: Sequence[ChordPrediction], weights: Sequence[float]) -> Ch
 
     Args:
         predictions: one per model; those with ``covered=False`` take no part.
-        weights: one exponent per model.
+        weights: one per model; those of the models taking part are scaled to average 1 (a lone
+            model's probabilities come back as they are).
 
     Returns:
         The fused prediction over the union of the models' chords (vocabulary order); not covered
@@ -81,8 +86,10 @@ def fuse(predictions: Sequence[ChordPrediction], weights: Sequence[float]) -> Ch
     if not voters:
         return NOT_COVERED
     chords = [c for c in VOCABULARY if any(c in p.probabilities for p, _ in voters)]
+    scale = len(voters) / sum(w for _, w in voters)
     log_score = np.zeros(len(chords))
     for prediction, weight in voters:
+        weight *= scale
         probs = np.array([prediction.probabilities.get(c, 0.0) for c in chords])
         log_score += weight * np.log(np.clip(probs, _FLOOR, None))
     fused = np.exp(log_score - log_score.max())

@@ -52,5 +52,10 @@ def test_weights_from_held_out_accuracy_stop_a_weaker_model_vetoing():
     wrong_and_sure, right = p(A=0.002, Am=0.96, C=0.038), p(A=0.95, Am=0.04, C=0.01)
     assert fuse([wrong_and_sure, right], [1, 1]).chord == "Am"  # equal say: the veto
     assert fuse([wrong_and_sure, right], [weights.landmarks, weights.image]).chord == "A"
+    # scaled to average 1: the answer is readable, not 1.000 whatever the models say
+    fused = fuse([p(A=0.3, C=0.7), p(A=0.8, C=0.2)], [weights.landmarks, weights.image])
+    assert fused.chord == "A" and 0.8 < fused.probability < 0.95
+    assert fuse([p(A=0.6, C=0.4), p(A=0.6, C=0.4)], [5, 5]).probability == pytest.approx(
+        fuse([p(A=0.6, C=0.4), p(A=0.6, C=0.4)], [1, 1]).probability)
     plain = FusionWeights.from_models(None, None)  # no card: accuracy 0.9 each, an equal say
     assert plain.landmarks == plain.image == pytest.approx(9.0)
