@@ -1,5 +1,9 @@
 """Analyze: a clip in (a sample or an upload), the chord timeline out; the annotated video, a frame
-browser with the fretboard box, hand landmarks and probabilities, and downloads."""
+browser with the fretboard box, hand landmarks and each model's probabilities, and downloads.
+
+The models come from the sidebar's choice: a landmark model, an image model (CNN or transformers) or
+both (fused per frame), and optionally a fretboard detector.
+"""
 
 import io
 import csv
@@ -12,15 +16,16 @@ from pages import common as ui
 from pipeline.errors import InputError
 from pipeline.evaluation import score_timeline
 from pipeline.studio import (
-    check_clip, fretboard_boxes, get_studio_settings, ground_truth, no_hand_message, sample_clips, save_upload,
-    annotate_frame, write_annotated_video,
+    NONE, ModelChoice, annotate_frame, check_clip, frame_box, fretboard_boxes, fretboard_message, get_studio_settings,
+    ground_truth, no_hand_message, sample_clips, save_upload, write_annotated_video,
 )
 
 st.title("Analyze a clip")
 limits = get_studio_settings()
-models = ui.chosen_models()
-if not models:
-    st.warning("Choose a landmark model in the sidebar: the analysis needs one.")
+landmark_entries, image_entries = ui.chosen_models("landmarks"), ui.chosen_models("image")
+detector_entries = ui.chosen_models("detector")
+if not landmark_entries and not image_entries:
+    st.warning("Choose a landmark or an image model in the sidebar: the analysis needs one.")
     st.stop()
 
 left, right = st.columns([2, 1])
@@ -39,19 +44,35 @@ with left:
                 path = save_upload(upload.getvalue(), upload.name, ui.session_dir("uploads"), limits)
             except InputError as error:
                 st.error(str(error))
-with right:
-    entry = st.selectbox("Model", models, format_func=lambda e: e.name, key="analyze_model")
     start = st.number_input("Start (s)", 0.0, value=0.0, step=1.0, key="analyze_start")
     end = st.number_input("End (s, 0 = to the end)", 0.0, value=0.0, step=1.0, key="analyze_end")
+with right:
+    # One of each kind from the sidebar's models; the first of each is the default.
+    picked = {
+        "landmarks": st.selectbox("Landmark model (reads the hand)", [NONE] + [e.name for e in landmark_entries],
+                                  index=1 if landmark_entries else 0, key="analyze_landmarks"),
+        "image": st.selectbox("Image model (reads the frame)", [NONE] + [e.name for e in image_entries],
+                              index=1 if image_entries else 0, key="analyze_image",
+                              help="With a landmark model too, each frame's answer is the two fused "
+                                   "(weighted by each model's held-out accuracy)."),
+        "detector": st.selectbox("Fretboard detector", [NONE] + [e.name for e in detector_entries],
+                                 index=1 if detector_entries else 0, key="analyze_detector",
+                                 help="Finds the neck: its box picks the fretting hand and, for an image model "
+                                      "trained on regions, what the model sees. Add a trained detector's "
+                                      "folder (best.pt) in the sidebar."),
+    }
+    choice = ModelChoice.from_names(picked, [*landmark_entries, *image_entries, *detector_entries])
+    if choice is None:
+        st.warning("Choose a landmark model, an image model or both.")
 
 rate = ui.fps()
-if st.button("Analyze", type="primary", disabled=path is None, key="analyze_run"):
+if st.button("Analyze", type="primary", disabled=path is None or choice is None, key="analyze_run"):
     bar = st.progress(0.0, text="Finding hands and chords...")
     try:
         check_clip(path, start or None, end or None, limits)
-        ui.analysis_for(Path(path), entry, rate, start or None, end or None,
+        ui.analysis_for(Path(path), choice, rate, start or None, end or None,
                         progress=lambda f: bar.progress(f, text=f"Finding hands and chords... {100 * f:.0f}%"))
-        st.session_state["current"] = {"path": str(path), "model": entry.name, "fps": rate,
+        st.session_state["current"] = {"path": str(path), "models": choice.names, "fps": rate,
                                        "start": start or None, "end": end or None}
         st.session_state["frame_index"] = 0
     except Exception as error:  # noqa: BLE001 - every failure becomes a message, never a traceback
@@ -59,39 +80,46 @@ if st.button("Analyze", type="primary", disabled=path is None, key="analyze_run"
     finally:
         bar.empty()
 
-current = st.session_state.get("current")
-entries = {e.name: e for e in ui.chosen_models()}
-if not current or current["model"] not in entries or not Path(current["path"]).exists():
-    st.caption("Choose a clip and press **Analyze**.")
-    st.stop()
-
-entry = entries[current["model"]]
-clip = Path(current["path"])
 try:
-    analysis = ui.analysis_for(clip, entry, current["fps"], current["start"], current["end"])
+    found = ui.current_analysis()
 except Exception as error:  # noqa: BLE001
     ui.show_error(error)
     st.stop()
+if found is None:
+    st.caption("Choose a clip and press **Analyze**.")
+    st.stop()
+clip, choice, analysis = found
+current = st.session_state["current"]
 
-st.subheader(f"{clip.name} with {entry.name}")
-ui.synthetic_note(entry)
+st.subheader(f"{clip.name} with {choice.label}")
+for entry in choice.chord_models:
+    ui.synthetic_note(entry)
 message = no_hand_message(analysis)
-if message:
+if message and choice.image is None:
     st.error(message)
     st.stop()
+if message:
+    st.warning(f"No hand was found in any of the {len(analysis.frames)} sampled frames: the landmark model could "
+               "not decide any; the image model decides every frame on its own.")
+message = fretboard_message(analysis)
+if message:
+    st.error(message)
 
 truth = ground_truth(clip) if clip.parent == sample_clips()[0].parent else None
-cols = st.columns(5)
+n = len(analysis.frames)
+cols = st.columns(6 if choice.detector else 5)
 cols[0].metric("Length", f"{analysis.clip.duration:.1f} s" if not analysis.clip.is_image else "still")
-cols[1].metric("Frames sampled", len(analysis.frames))
-cols[2].metric("Frames with a hand", f"{100 * analysis.coverage:.0f} %")
+cols[1].metric("Frames sampled", n)
+cols[2].metric("Frames with a hand", f"{100 * sum(f.hands.fretting is not None for f in analysis.frames) / n:.0f} %")
 cols[3].metric("Chord segments", len(analysis.timeline.segments))
 if truth is not None:
     score = score_timeline(analysis.timeline, truth)
     cols[4].metric("Right vs ground truth", f"{100 * score.frame_accuracy:.0f} %",
                    help=f"share of time with the right chord; segment F1 {score.segment_f1:.2f}")
+if choice.detector:
+    with_box = sum(f.fretboard is not None and not f.fretboard.empty for f in analysis.frames)
+    cols[-1].metric("Frames with a fretboard", f"{100 * with_box / n:.0f} %")
 
-n = len(analysis.frames)
 if st.session_state.get("frame_index", 0) >= n:
     st.session_state["frame_index"] = 0
 index = st.session_state.get("frame_index", 0)
@@ -99,42 +127,58 @@ st.plotly_chart(ui.timeline_figure(analysis, analysis.frames[index].time, truth)
 
 video_col, frame_col = st.columns(2)
 boxes = fretboard_boxes(clip)
-detectors = ui.chosen_models("detector")
 with video_col:
     if not analysis.clip.is_image:
-        video = ui.derived_path("videos", ui.digest_of(clip), entry.key, current["fps"], current["start"],
+        video = ui.derived_path("videos", ui.digest_of(clip), choice.key, current["fps"], current["start"],
                                 current["end"]).with_suffix(".mp4")
         if not video.exists():
             with st.spinner("Drawing the annotated video..."):
                 write_annotated_video(analysis, video, boxes)
         st.video(str(video))
         st.caption(f"The {n} sampled frames at {current['fps']:g} per second, with the fretting hand, "
-                   "the chord and its probability.")
+                   "the fretboard box, the chord and its probability.")
 with frame_col:
     if n > 1:
         index = st.slider("Frame", 0, n - 1, key="frame_index")
     frame = analysis.frames[index]
     image = ui.frame_image(ui.digest_of(clip), frame.time, str(clip))
-    box, box_note = None, None
-    if detectors:
-        try:
-            found = ui.load_detector(str(detectors[0].folder), detectors[0].key).detect(image)
-            box = found.best
-            box_note = f"Fretboard box: {detectors[0].name}" + ("" if box is not None else " found none in this frame")
-        except Exception as error:  # noqa: BLE001
-            ui.show_error(error)
-    elif frame.index in boxes:
-        box, box_note = boxes[frame.index], "Fretboard box: the sample's ground truth (no detector chosen)."
-    else:
-        box_note = "No fretboard detector chosen: add a trained detector's folder (best.pt) in the sidebar."
-    st.image(annotate_frame(image, frame.hands, (frame.chord, frame.prediction.probabilities.get(frame.chord, 0.0)), box),
+    box, box_source = frame_box(frame, boxes)
+    detector = choice.detector.name if choice.detector else ""
+    label = (frame.chord, frame.prediction.probabilities.get(frame.chord, 0.0))
+    st.image(annotate_frame(image, frame.hands, label, box),
              caption=f"frame {frame.index} at {frame.time:.2f} s: {frame.chord} "
                      f"(this frame alone: {frame.prediction.chord}, p {frame.prediction.probability:.2f})")
-    st.caption(box_note)
-    if frame.prediction.covered:
-        st.plotly_chart(ui.probability_figure(frame.prediction.probabilities, frame.prediction.chord),
-                        key="frame_probabilities")
+    if box_source == "detector":
+        note = f"Fretboard box: {detector}, score {frame.fretboard.best_score:.2f}."
+    elif box_source == "detector: none":
+        note = f"Fretboard box: {detector} found no fretboard in this frame."
+    elif box_source == "truth":
+        note = "Fretboard box: the sample's ground truth (no detector chosen)."
     else:
+        note = "No fretboard detector chosen: add a trained detector's folder (best.pt) in the sidebar."
+    if frame.region is not None:
+        seen = "whole frame" if frame.region.source == "frame" else f"{frame.region.source} region"
+        note += f" The image model saw the {seen}."
+    st.caption(note)
+
+    # Each model's answer for this frame alone, and the fused one.
+    names = {slot: entry.name for slot, entry in choice.slots.items() if entry is not None}
+    answers = {f"{names[slot]} ({slot})": (slot, p.probabilities if p.covered else {})
+               for slot, p in frame.by_model.items()}
+    if choice.fused:
+        answers["fused"] = ("fused", frame.prediction.probabilities if frame.prediction.covered else {})
+    st.plotly_chart(ui.answers_figure(answers, analysis.classes), key="frame_probabilities")
+    rows = [{"model": label, "chord": max(probs, key=probs.get) if probs else "no hand",
+             "p": max(probs.values()) if probs else None, **{c: probs.get(c) for c in analysis.classes}}
+            for label, (_, probs) in answers.items()]
+    st.dataframe(rows, hide_index=True, key="frame_models",
+                 column_config={c: st.column_config.NumberColumn(format="%.3f") for c in ["p", *analysis.classes]})
+    if choice.fused:
+        weights = ui.model_set(choice).weights
+        st.caption(f"Fused: each model's probabilities pooled log-linearly with weights {weights.landmarks:.2f} "
+                   f"(landmarks) and {weights.image:.2f} (image), the odds of being right from the models' cards; "
+                   "where there is no hand the image model decides alone.")
+    elif not frame.prediction.covered:
         st.caption("No hand in this frame: the landmark model cannot decide it.")
     if st.button("Explain this frame", key="explain_frame_button"):
         st.session_state["explain_index"] = index

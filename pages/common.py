@@ -20,7 +20,9 @@ import streamlit as st
 
 from pipeline.config import get_settings
 from pipeline.errors import InputError
-from pipeline.studio import SAMPLE, ModelEntry, discover_models, get_studio_settings, model_entry
+from pipeline.studio import (
+    IMAGE_KINDS, SAMPLE, ModelChoice, ModelEntry, discover_models, get_studio_settings, model_entry,
+)
 from pipeline.figures import CHORD_COLOURS, add_segment_bars
 
 # One colour per chord of the vocabulary (plotly's qualitative palettes), grey for no chord.
@@ -40,10 +42,14 @@ def sidebar() -> None:
                      help="Landmark or image model folders (card.json), or a fretboard detector (best.pt).")
         entries = available_models()
         names = [e.name for e in entries]
+        kinds = {e.name: e.kind for e in entries}
         wanted = [model_entry(p).name for p in settings.models if _is_model(p)] or [SAMPLE]
         default = [n for n in wanted if n in names] or names[:1]
         st.multiselect("Models", names, default=default, key="models",
-                       format_func=lambda n: "sample (synthetic renders)" if n == SAMPLE else n)
+                       format_func=lambda n: "sample (synthetic renders)" if n == SAMPLE else f"{n} ({kinds.get(n)})",
+                       help="Landmark models read the hand, image models (cnn, image) the frame, a detector finds "
+                            "the fretboard. Analyze runs one of each kind (a landmark and an image model are "
+                            "fused); Explain and Compare put models side by side.")
         st.number_input("Sampling rate (frames per second)", 0.5, 30.0, float(settings.fps), 0.5, key="fps")
 
 
@@ -75,9 +81,11 @@ def available_models() -> list[ModelEntry]:
 
 
 def chosen_models(kind: str | None = "landmarks") -> list[ModelEntry]:
-    """The models chosen in the sidebar (of ``kind``; None for every kind)."""
+    """The models chosen in the sidebar, of ``kind``: ``"landmarks"``, ``"image"`` (transformers and CNN
+    alike), ``"chord"`` (landmarks and image), ``"detector"``, or None for every kind."""
+    kinds = {"image": IMAGE_KINDS, "chord": ("landmarks", *IMAGE_KINDS)}.get(kind, (kind,))
     chosen = set(st.session_state.get("models") or [SAMPLE])
-    return [e for e in available_models() if e.name in chosen and (kind is None or e.kind == kind)]
+    return [e for e in available_models() if e.name in chosen and (kind is None or e.kind in kinds)]
 
 
 def synthetic_note(entry: ModelEntry) -> None:
@@ -105,12 +113,55 @@ def landmark_model(entry: ModelEntry):
     return load_landmark_model(entry.spec, entry.key)
 
 
-@st.cache_resource(show_spinner="Loading the fretboard detector...")
-def load_detector(folder: str, key: str):
-    """A fretboard detector, once per process (shared between sessions; it locks its predict)."""
-    from pipeline.detection import load_detector as load
+@st.cache_resource(show_spinner="Loading the model...")
+def load_model(spec: str | None, key: str):
+    """Any model (landmarks, image, detector), loaded once per process; ``key`` changes on retraining.
 
-    return load(folder)
+    Shared between sessions: image models and detectors lock their predict.
+    """
+    from pipeline.registry import load_model as load
+
+    return load(spec)
+
+
+def chord_model(entry: ModelEntry):
+    """The loaded chord model (landmarks or image) of an entry."""
+    if entry.kind == "landmarks":
+        return load_landmark_model(entry.spec, entry.key)
+    return load_model(entry.spec, entry.key)
+
+
+@st.cache_resource(show_spinner="Loading the models (the sample model is built on first use, about a minute)...")
+def load_model_set(chord_specs: tuple, detector: str | None, key: str):
+    """The :class:`pipeline.analyze.ModelSet` of a choice, once per process (``key``: the choice's)."""
+    from pipeline.registry import load_model_set as load
+
+    return load(list(chord_specs), detector=detector)
+
+
+def model_set(choice: ModelChoice):
+    """The loaded models of a choice (fusion weights from their cards)."""
+    return load_model_set(tuple(e.spec for e in choice.chord_models),
+                          str(choice.detector.folder) if choice.detector else None, choice.key)
+
+
+def current_choice() -> ModelChoice | None:
+    """The models of the current analysis, if they are all still chosen in the sidebar."""
+    current = st.session_state.get("current")
+    if not current:
+        return None
+    return ModelChoice.from_names(current.get("models", {}), chosen_models(None))
+
+
+def current_analysis():
+    """(clip, model choice, analysis) of the analysis made on Analyze, or None when there is none (or its
+    clip or models are gone). Raises what :func:`analysis_for` raises."""
+    current = st.session_state.get("current")
+    choice = current_choice()
+    if choice is None or not Path(current["path"]).exists():
+        return None
+    clip = Path(current["path"])
+    return clip, choice, analysis_for(clip, choice, current["fps"], current["start"], current["end"])
 
 
 @st.cache_resource
@@ -159,22 +210,41 @@ def load_analysis(key: str, _file: str):
         return pickle.load(handle)
 
 
-def analysis_for(path: Path, entry: ModelEntry, rate: float, start: float | None, end: float | None, progress=None):
-    """The analysis of a clip by a model at a rate: computed once per content and settings, then cached.
-
-    The first run shows ``progress``; later runs (any session) read the cached result.
+def analysis_for(path: Path, choice: ModelChoice, rate: float, start: float | None, end: float | None,
+                 progress=None):
+    """The analysis of a clip by a choice of models at a rate: computed once per content and settings, then
+    cached. The first run shows ``progress``; later runs (any session) read the cached result.
     """
     from pipeline.analyze import analyze_clip
 
-    parts = (digest_of(path), entry.key, rate, start, end)
+    parts = (digest_of(path), choice.key, rate, start, end)
     file = derived_path("analyses", *parts).with_suffix(".pkl")
     if not file.exists():
-        analysis = analyze_clip(path, landmark_model(entry), fps=rate, start=start, end=end, progress=progress)
+        analysis = analyze_clip(path, model_set(choice), fps=rate, start=start, end=end, progress=progress)
         temp = file.with_suffix(".part")
         with open(temp, "wb") as handle:
             pickle.dump(analysis, handle)
         temp.replace(file)
     return load_analysis(file.stem, str(file))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def image_answer(key: str, digest: str, time: float, detector: str, _model, _frame, _image):
+    """An image model's prediction on an analysed frame (what it sees of it), cached by model, clip, time
+    and the analysis's detector (whose box picks the region a region-trained model sees)."""
+    from pipeline.studio import model_input
+
+    return _model.predict([model_input(_image, _frame, _model)[0]])[0]
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def occlusion(key: str, digest: str, time: float, target: str | None, detector: str, _model, _frame, _image):
+    """The occlusion heatmap of an image model on an analysed frame, cached by (model, clip, frame, target,
+    the analysis's detector): scrubbing back to a frame shows it at once. ``target`` None explains the
+    model's top chord."""
+    from pipeline.studio import explain_image_frame
+
+    return explain_image_frame(_image, _frame, _model, target)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -206,7 +276,7 @@ def timeline_figure(analysis, selected: float | None = None, truth=None) -> go.F
         mode="markers", yaxis="y2", name="frame probability",
         marker=dict(size=7, color=[CHORD_COLOURS.get(f.chord, "#888") for f in frames], line=dict(width=1, color="#222"),
                     symbol=["circle" if f.prediction.covered else "x" for f in frames]),
-        customdata=[[f.chord, f.prediction.chord, "hand" if f.prediction.covered else "no hand"] for f in frames],
+        customdata=[[f.chord, f.prediction.chord, "no hand" if f.hands.fretting is None else "hand"] for f in frames],
         hovertemplate="%{x:.2f} s: %{customdata[0]} (frame alone: %{customdata[1]}, %{customdata[2]})"
                       "<br>p %{y:.2f}<extra></extra>",
     ))
@@ -234,6 +304,27 @@ def probability_figure(probabilities: dict[str, float], highlight: str | None = 
                       yaxis=dict(range=[0, 1.1], title="probability"))
     if title:
         fig.update_layout(title=dict(text=title))
+    return fig
+
+
+MODEL_COLOURS = {"landmarks": "#4C78A8", "image": "#F58518", "fused": "#54A24B"}
+
+
+def answers_figure(answers: dict[str, tuple[str, dict[str, float]]], classes: list[str]) -> go.Figure:
+    """Grouped bars: each model's probability per class, side by side.
+
+    Args:
+        answers: label -> (``"landmarks"``, ``"image"`` or ``"fused"``, chord -> probability); a model
+            that could not decide has an empty dict.
+        classes: the x axis, in order.
+    """
+    fig = go.Figure()
+    for label, (slot, probabilities) in answers.items():
+        fig.add_trace(go.Bar(x=classes, y=[probabilities.get(c, 0.0) for c in classes], name=label,
+                             marker_color=MODEL_COLOURS.get(slot, "#888"),
+                             hovertemplate=f"{label}: %{{x}} %{{y:.3f}}<extra></extra>"))
+    fig.update_layout(barmode="group", height=280, margin=dict(l=10, r=10, t=10, b=10),
+                      yaxis=dict(range=[0, 1.05], title="probability"), legend=dict(orientation="h", y=1.15))
     return fig
 
 

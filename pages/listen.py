@@ -15,10 +15,8 @@ from pipeline.synth import SYNTHS, fluidsynth_unavailable_reason
 from pipeline.timeline import Timeline
 
 st.title("Listen")
-current = st.session_state.get("current")
-entries = {e.name: e for e in ui.chosen_models()}
 sources = []
-if current and current["model"] in entries and Path(current["path"]).exists():
+if ui.current_choice() is not None and Path(st.session_state["current"]["path"]).exists():
     sources.append("the analysed clip")
 sources += ["a sample clip's ground truth", "a timeline file"]
 source = st.radio("Chords from", sources, horizontal=True, key="listen_source")
@@ -26,9 +24,8 @@ source = st.radio("Chords from", sources, horizontal=True, key="listen_source")
 timeline, clip = None, None
 try:
     if source == "the analysed clip":
-        clip = Path(current["path"])
-        timeline = ui.analysis_for(clip, entries[current["model"]], current["fps"], current["start"],
-                                   current["end"]).timeline
+        clip, _, analysis = ui.current_analysis()
+        timeline = analysis.timeline
     elif source == "a sample clip's ground truth":
         samples = [p for p in sample_clips() if ground_truth(p) is not None]
         clip = st.selectbox("Sample clip", samples, format_func=lambda p: p.name, key="listen_sample")

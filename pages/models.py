@@ -16,7 +16,8 @@ chosen = {e.name for e in ui.chosen_models(None)}
 st.dataframe([{"model": e.name, "kind": e.kind, "chosen": e.name in chosen,
                "synthetic": e.synthetic, "folder": str(e.folder),
                "classes": " ".join(e.card.get("classes", [])),
-               "CV accuracy": e.card.get("cv_accuracy", e.card.get("metrics", {}).get("holdout_accuracy", "")),
+               # None, not "": one column of numbers (Arrow refuses a mix and logs a traceback)
+               "CV accuracy": e.card.get("cv_accuracy", e.card.get("metrics", {}).get("holdout_accuracy")),
                "trained": e.card.get("created", e.card.get("date", ""))} for e in entries],
              hide_index=True, key="models_table")
 st.caption(f"Models trained here live in {get_settings().models_dir} and {ui.data_dir() / 'models'}. "

@@ -297,6 +297,165 @@ def card_rows(card: dict) -> list[tuple[str, str]]:
     return rows
 
 
+IMAGE_KINDS = ("image", "cnn")
+"""Model card kinds of image chord models (a transformers backbone, or the compact CNN)."""
+NONE = "(none)"
+"""What the studio's model pickers offer for "no model of this kind"."""
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """The models of one analysis: at most one landmark model, one image model and one detector.
+
+    With a landmark and an image model both chosen, each frame's answer is their fusion
+    (:mod:`pipeline.fusion`); the detector finds the fretboard box, which also picks the fretting hand
+    and, for an image model trained on regions, the part of the frame it sees.
+
+    Attributes:
+        landmarks: a ``"landmarks"`` entry, or None.
+        image: an ``"image"`` or ``"cnn"`` entry, or None.
+        detector: a ``"detector"`` entry, or None.
+
+    Raises:
+        InputError: no chord model, or an entry of the wrong kind in a slot.
+    """
+
+    landmarks: ModelEntry | None = None
+    image: ModelEntry | None = None
+    detector: ModelEntry | None = None
+
+    def __post_init__(self) -> None:
+        for slot, kinds in (("landmarks", ("landmarks",)), ("image", IMAGE_KINDS), ("detector", ("detector",))):
+            entry = getattr(self, slot)
+            if entry is not None and entry.kind not in kinds:
+                raise InputError(f"{entry.name} is a {entry.kind} model; it cannot be the {slot} model.")
+        if self.landmarks is None and self.image is None:
+            raise InputError("Choose a landmark model, an image model or both: the analysis needs a chord model.")
+
+    @classmethod
+    def from_names(cls, names: dict, entries: Sequence[ModelEntry]) -> ModelChoice | None:
+        """The choice named by ``{"landmarks": name, "image": name, "detector": name}`` (None or
+        :data:`NONE` for an empty slot) among ``entries``; None when a named model is not among them."""
+        by_name = {e.name: e for e in entries}
+        slots = {}
+        for slot in ("landmarks", "image", "detector"):
+            name = names.get(slot)
+            if name in (None, NONE):
+                slots[slot] = None
+            elif name in by_name:
+                slots[slot] = by_name[name]
+            else:
+                return None
+        try:
+            return cls(**slots)
+        except InputError:
+            return None
+
+    @property
+    def names(self) -> dict[str, str | None]:
+        """Slot -> model name (None for an empty slot); what :meth:`from_names` takes back."""
+        return {slot: e.name if e else None for slot, e in self.slots.items()}
+
+    @property
+    def slots(self) -> dict[str, ModelEntry | None]:
+        """Slot -> entry, the three slots in order."""
+        return {"landmarks": self.landmarks, "image": self.image, "detector": self.detector}
+
+    @property
+    def chord_models(self) -> list[ModelEntry]:
+        """The chosen chord models (landmarks first)."""
+        return [e for e in (self.landmarks, self.image) if e is not None]
+
+    @property
+    def fused(self) -> bool:
+        """Whether two chord models are fused."""
+        return self.landmarks is not None and self.image is not None
+
+    @property
+    def key(self) -> str:
+        """Changes whenever one of the models does: a cache key."""
+        return "||".join(e.key if e else "-" for e in self.slots.values())
+
+    @property
+    def label(self) -> str:
+        """A short description: ``"tiny + cnn (fused), fretboard: det"``."""
+        text = " + ".join(e.name for e in self.chord_models) + (" (fused)" if self.fused else "")
+        return text + (f", fretboard: {self.detector.name}" if self.detector else "")
+
+
+def model_input(image: np.ndarray, frame, model) -> tuple[np.ndarray, object | None]:
+    """What an image model sees of an analysed frame, as :func:`pipeline.analyze.analyze_clip` gives it.
+
+    Args:
+        image: the frame, RGB uint8 (H, W, 3).
+        frame: its :class:`~pipeline.analyze.FrameResult` (hands, fretboard, region).
+        model: an image chord model; one trained on regions (``card.input_region != "frame"``) sees the
+            region :func:`pipeline.regions.classifier_region` picks (the analysis's own when it has one).
+
+    Returns:
+        (the model's input, RGB uint8; the :class:`~pipeline.regions.Region` cut out, or None for the
+        whole frame).
+    """
+    from pipeline.regions import classifier_region, crop_region
+
+    if getattr(model.card, "input_region", "frame") == "frame":
+        return image, None
+    region = frame.region if frame.region is not None else classifier_region(image.shape, frame.fretboard, frame.hands)
+    return crop_region(image, region), region
+
+
+def explain_image_frame(image: np.ndarray, frame, model, target: str | None = None):
+    """The occlusion heatmap of an image model on an analysed frame, in the frame's coordinates.
+
+    Runs :func:`pipeline.explain.explain_frame` with its default settings on what the model sees
+    (:func:`model_input`); a region's map is placed where the region lies in the frame, zero elsewhere
+    (the model never saw the rest).
+
+    Args:
+        image: the frame, RGB uint8 (H, W, 3).
+        frame: its :class:`~pipeline.analyze.FrameResult`.
+        model: an image chord model.
+        target: chord to explain; None explains the model's top chord.
+
+    Returns:
+        The :class:`~pipeline.explain.Attribution`, ``map`` (H, W) float32; ``settings["region"]`` names
+        what the model saw (``"frame"``, ``"fretboard"`` or ``"hand"``).
+
+    Raises:
+        InputError: an unknown target for this model (and what ``explain_frame`` raises).
+    """
+    import cv2
+
+    from pipeline import explain
+
+    seen, region = model_input(image, frame, model)
+    attribution = explain.explain_frame(seen, model, target)
+    attribution.settings = {**attribution.settings, "region": region.source if region is not None else "frame"}
+    if region is None:
+        return attribution
+    height, width = image.shape[:2]
+    x1, y1, x2, y2 = np.clip(np.round(region.box).astype(np.int64), 0, [width, height, width, height])
+    x1, y1 = min(x1, width - 1), min(y1, height - 1)
+    x2, y2 = max(x2, x1 + 1), max(y2, y1 + 1)
+    full = np.zeros((height, width), np.float32)
+    full[y1:y2, x1:x2] = cv2.resize(attribution.map, (x2 - x1, y2 - y1), interpolation=cv2.INTER_NEAREST)
+    attribution.map = full
+    return attribution
+
+
+def fretboard_message(analysis) -> str | None:
+    """A message for an analysis whose detector found no fretboard in any sampled frame (else None)."""
+    ran = [f for f in analysis.frames if f.fretboard is not None]
+    if not ran or any(not f.fretboard.empty for f in ran):
+        return None
+    seen = sorted({"whole frame" if f.region.source == "frame" else f"{f.region.source} region"
+                   for f in ran if f.region is not None})
+    seen = f" The image model saw the {' or the '.join(seen)} instead." if seen else ""
+    return (f"The fretboard detector found no fretboard in any of the {len(ran)} sampled frames of "
+            f"'{analysis.clip.path.name}'.{seen} Check that the detector was trained on footage like this clip, "
+            "or analyse without it.")
+
+
 # --------------------------------------------------------------------------------------------------
 # Drawing
 
@@ -326,8 +485,27 @@ def annotate_frame(image: np.ndarray, hands=None, chord=None, box: np.ndarray | 
     return ChordLabelAnnotator().annotate(out, chord)
 
 
+def frame_box(frame, boxes: dict[int, np.ndarray] | None = None) -> tuple[np.ndarray | None, str]:
+    """The fretboard box to draw on an analysed frame, and where it comes from.
+
+    Args:
+        frame: a :class:`~pipeline.analyze.FrameResult`.
+        boxes: frame index -> a sample clip's true box (:func:`fretboard_boxes`), used when the analysis
+            ran no detector.
+
+    Returns:
+        ((4,) box x1, y1, x2, y2 or None, ``"detector"``, ``"detector: none"`` (it ran, found nothing),
+        ``"truth"`` or ``"none"``).
+    """
+    if frame.fretboard is not None:
+        return (frame.fretboard.best, "detector") if not frame.fretboard.empty else (None, "detector: none")
+    if boxes and frame.index in boxes:
+        return boxes[frame.index], "truth"
+    return None, "none"
+
+
 def write_annotated_video(analysis, out: str | Path, boxes: dict[int, np.ndarray] | None = None) -> Path:
-    """The analysed frames with their hands, chord and (if given) fretboard box, as an MP4.
+    """The analysed frames with their hands, chord and fretboard box, as an MP4.
 
     One output frame per sampled frame, at the sampling rate: what the pipeline saw, no more.
     Frames stream from the clip one at a time.
@@ -335,7 +513,8 @@ def write_annotated_video(analysis, out: str | Path, boxes: dict[int, np.ndarray
     Args:
         analysis: a :class:`~pipeline.analyze.Analysis` of a video.
         out: the MP4 to write.
-        boxes: frame index -> fretboard box (see :func:`fretboard_boxes`).
+        boxes: frame index -> fretboard box (see :func:`fretboard_boxes`), drawn where the analysis ran
+            no detector (see :func:`frame_box`).
 
     Returns:
         The path written.
@@ -355,7 +534,7 @@ def write_annotated_video(analysis, out: str | Path, boxes: dict[int, np.ndarray
             result = by_index.get(frame.index)
             if result is not None:
                 chord = (result.chord, result.prediction.probabilities.get(result.chord, result.prediction.probability))
-                yield annotate_frame(frame.image, result.hands, chord, boxes.get(frame.index))
+                yield annotate_frame(frame.image, result.hands, chord, frame_box(result, boxes)[0])
 
     return write_video(out, frames(), fps=min(fps, analysis.clip.fps or fps))
 
@@ -488,8 +667,9 @@ def label_chords(model_classes: Sequence[str] = (), used: Sequence[str] = ()) ->
 
 
 __all__ = [
-    "LabeledFrames", "ModelEntry", "REAL_SET", "SAMPLE", "SAMPLE_SET", "StudioSettings", "annotate_frame", "card_rows",
-    "check_clip", "chord_keys", "discover_models", "evaluate_landmark_model", "fretboard_boxes", "get_studio_settings",
-    "ground_truth", "label_chords", "labeled_sets", "load_labeled_set", "model_entry", "no_hand_message",
-    "safe_name", "sample_clips", "save_upload", "write_annotated_video",
+    "IMAGE_KINDS", "LabeledFrames", "ModelChoice", "ModelEntry", "NONE", "REAL_SET", "SAMPLE", "SAMPLE_SET",
+    "StudioSettings", "annotate_frame", "card_rows", "check_clip", "chord_keys", "discover_models",
+    "evaluate_landmark_model", "explain_image_frame", "fretboard_boxes", "fretboard_message", "frame_box",
+    "get_studio_settings", "ground_truth", "label_chords", "labeled_sets", "load_labeled_set", "model_entry",
+    "model_input", "no_hand_message", "safe_name", "sample_clips", "save_upload", "write_annotated_video",
 ]

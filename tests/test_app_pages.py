@@ -1,14 +1,19 @@
-"""Every page of the Streamlit studio driven with AppTest, on a tiny landmark model built here.
+"""Every page of the Streamlit studio driven with AppTest, on tiny models built here.
 
-The model is trained on constructed hands (tests/test_landmark_model.py), so no test waits for the
-sample model; ``CHORD_STUDIO_MODELS`` makes the sidebar start with it, and ``CHORD_STUDIO_HOME`` /
-``CHORD_STUDIO_DATA`` point at temp folders.
+The landmark model is trained on constructed hands (tests/test_landmark_model.py) and the CNNs have
+random weights (tests/tiny_models.py), so no test waits for the sample model; ``CHORD_STUDIO_MODELS``
+makes the sidebar start with them, and ``CHORD_STUDIO_HOME`` / ``CHORD_STUDIO_DATA`` point at temp folders.
 """
 
 from __future__ import annotations
 
+import math
+import os
+import re
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
@@ -17,6 +22,7 @@ from pipeline.landmark_model import train_landmark_model
 from pipeline.studio import safe_name, save_upload
 from pipeline.errors import InputError
 from tests.test_landmark_model import _frames
+from tests.tiny_models import broken_cnn, tiny_cnn, untrained_detector
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_media"
@@ -211,3 +217,256 @@ def test_labels_survive_a_restart_and_compare_scores_the_snapshot(studio_env):
     _goto(restarted, "pages/models.py")
     _ok(restarted)
     assert "tiny" in list(restarted.dataframe[0].value["model"])
+
+
+# --------------------------------------------------------------------------------------------------
+# Image models: fused analysis, occlusion heatmaps, bad model folders
+
+
+@pytest.fixture(scope="module")
+def image_models(tiny_model, tmp_path_factory) -> dict[str, Path]:
+    """The tiny landmark model and two random-weight CNNs over the whole vocabulary."""
+    root = tmp_path_factory.mktemp("image-models")
+    return {"tiny": tiny_model, "cnn": tiny_cnn(root / "cnn"), "cnn2": tiny_cnn(root / "cnn2", seed=1)}
+
+
+def _use_models(monkeypatch, tmp_path, folders) -> None:
+    monkeypatch.setenv("CHORD_STUDIO_MODELS", os.pathsep.join(str(f) for f in folders))
+    monkeypatch.setenv("CHORD_STUDIO_DATA", str(tmp_path / "labels"))
+
+
+@pytest.fixture
+def image_env(image_models, tmp_path, monkeypatch):
+    _use_models(monkeypatch, tmp_path, image_models.values())
+    return image_models
+
+
+@pytest.fixture
+def shown_images(monkeypatch) -> dict[str, bytes]:
+    """Media file id -> bytes of everything the app hands to Streamlit's media storage (st.image).
+
+    AppTest drops its media storage after each run; this keeps the bytes so a test can decode an image
+    by the file id at the end of its URL."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    seen: dict[str, bytes] = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def recording(self, path_or_data, mimetype, kind, filename=None):
+        file_id = original(self, path_or_data, mimetype, kind, filename)
+        seen[file_id] = self._files_by_id[file_id].content
+        return file_id
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", recording)
+    return seen
+
+
+def _decoded(shown: dict[str, bytes], url: str) -> np.ndarray:
+    data = shown[url.rsplit("/", 1)[1].split(".")[0]]
+    return cv2.cvtColor(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def _images(at: AppTest) -> dict[str, str]:
+    """Caption -> URL of every image on the page."""
+    return {c: u for image in at.get("image") for c, u in zip(image.captions, image.value)}
+
+
+def _heatmap(at: AppTest, model: str) -> tuple[str, str, float]:
+    """(URL, target, probability) of the heatmap whose caption starts with ``model``."""
+    found = [(c, u) for c, u in _images(at).items() if c.startswith(f"{model}: occlusion heatmap")]
+    assert len(found) == 1, list(_images(at))
+    caption, url = found[0]
+    match = re.match(rf"{model}: occlusion heatmap of p\((\w+)\) = ([0-9.]+)", caption)
+    assert match, caption
+    return url, match.group(1), float(match.group(2))
+
+
+def _cnn_answer(folder: Path, clip: Path, time: float):
+    from pipeline.image_models import load_image_model
+    from pipeline.video import read_frame
+
+    frame = read_frame(clip, time).image
+    return load_image_model(folder).predict([frame])[0], frame
+
+
+def test_analyze_fuses_a_landmark_and_an_image_model(image_env):
+    from pipeline.fusion import FusionWeights, fuse
+    from pipeline.image_models import load_image_model
+    from pipeline.landmark_model import ChordPrediction, LandmarkChordModel
+
+    at = _app()
+    assert at.sidebar.multiselect(key="models").value == ["tiny", "cnn", "cnn2"]
+    # The sidebar's models of each kind are offered; the first of each is the default.
+    assert at.selectbox(key="analyze_landmarks").options == ["(none)", "tiny"]
+    assert at.selectbox(key="analyze_image").options == ["(none)", "cnn", "cnn2"]
+    assert (at.selectbox(key="analyze_landmarks").value, at.selectbox(key="analyze_image").value) == ("tiny", "cnn")
+    assert at.selectbox(key="analyze_detector").value == "(none)"
+    _analyze(at, "strumming_em_d.mp4")
+    assert not at.error, [e.value for e in at.error]
+    assert at.subheader[0].value == "strumming_em_d.mp4 with tiny + cnn (fused)"
+    assert at.metric[1].value == "30"
+    at.slider(key="frame_index").set_value(7).run()
+    _ok(at)
+
+    table = next(d.value for d in at.dataframe if "model" in d.value.columns)
+    assert list(table["model"]) == ["tiny (landmarks)", "cnn (image)", "fused"]
+    classes = [c for c in table.columns if c not in ("model", "chord", "p")]
+    rows = {row["model"]: {c: row[c] for c in classes if not (row[c] is None or math.isnan(row[c]))}
+            for _, row in table.iterrows()}
+    # The image model's row is the CNN's own answer on this frame (1.40 s), computed here.
+    expected, _ = _cnn_answer(image_env["cnn"], SAMPLES / "strumming_em_d.mp4", 1.4)
+    assert rows["cnn (image)"] == pytest.approx(expected.probabilities, abs=1e-5)
+    assert table["chord"][1] == expected.chord
+    # The fused row pools the two rows with the weights from the models' cards.
+    weights = FusionWeights.from_models(LandmarkChordModel.load(image_env["tiny"]), load_image_model(image_env["cnn"]))
+    answers = [ChordPrediction(max(r, key=r.get), max(r.values()), r) for r in list(rows.values())[:2]]
+    fused = fuse(answers, [weights.landmarks, weights.image])
+    assert rows["fused"] == pytest.approx(fused.probabilities, abs=1e-6)
+    assert rows["fused"] != pytest.approx(rows["tiny (landmarks)"], abs=1e-3)
+    assert table["chord"][2] == fused.chord
+    assert "frame 35 at 1.40 s" in at.get("image")[0].captions[0]
+    assert any(c.value.startswith("Fused: each model's probabilities pooled") for c in at.caption)
+
+
+def test_explain_shows_the_cnn_heatmap_per_target_and_side_by_side(image_env, shown_images, monkeypatch):
+    import pipeline.explain
+
+    calls = []
+    original = pipeline.explain.explain_frame
+
+    def counting(image, model, target=None, *args, **kwargs):
+        calls.append(target)
+        return original(image, model, target, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline.explain, "explain_frame", counting)
+    clip = SAMPLES / "strumming_em_d.mp4"
+    at = _analyze(_app(), "strumming_em_d.mp4")
+    at.slider(key="frame_index").set_value(7).run()
+    at.button(key="explain_frame_button").click().run()
+    _goto(at, "pages/explain.py")
+    _ok(at)
+    assert not at.error, [e.value for e in at.error]
+    assert at.multiselect(key="explain_models").value == ["tiny", "cnn"]  # the analysis's models
+    assert at.selectbox(key="explain_target").value == "(each model's top chord)"
+    assert at.toggle(key="explain_heatmap").value is True
+
+    # Default target: the CNN's own top chord, with its probability on this frame.
+    expected, frame = _cnn_answer(image_env["cnn"], clip, 1.4)
+    url, target, probability = _heatmap(at, "cnn")
+    assert (target, probability) == (expected.chord, pytest.approx(expected.probability, abs=6e-4))
+    heatmap = _decoded(shown_images, url)
+    assert heatmap.shape == frame.shape
+    assert np.abs(heatmap.astype(float) - frame).mean() > 5  # the colours lie over the frame
+    assert calls == [None]
+
+    # Another target explains that chord: a new picture and the CNN's probability of it.
+    other = next(c for c in ("C", "G", "D") if c != expected.chord)
+    at.selectbox(key="explain_target").select(other).run()
+    _ok(at)
+    url_other, target, probability = _heatmap(at, "cnn")
+    assert (target, probability) == (other, pytest.approx(expected.probabilities[other], abs=6e-4))
+    assert url_other != url and calls == [None, other]
+    assert any(c.value == f"p({other}) = {expected.probabilities[other]:.3f}" for c in at.caption)
+
+    # Back to the default target, then scrub away and back: cached, explain_frame does not run again.
+    at.selectbox(key="explain_target").select("(each model's top chord)").run()
+    assert _heatmap(at, "cnn")[0] == url and len(calls) == 2
+    at.slider(key="explain_index").set_value(3).run()
+    _ok(at)
+    assert len(calls) == 3 and _heatmap(at, "cnn")[0] != url
+    at.slider(key="explain_index").set_value(7).run()
+    assert len(calls) == 3 and _heatmap(at, "cnn")[0] == url
+
+    # Two image models side by side: one picture, two panels with a white gap, both captioned.
+    at.multiselect(key="explain_models").set_value(["cnn", "cnn2"]).run()
+    _ok(at)
+    assert not at.error, [e.value for e in at.error]
+    pair = [(c, u) for c, u in _images(at).items() if c.startswith("cnn: occlusion heatmap")]
+    assert len(pair) == 1 and " | cnn2: occlusion heatmap of p(" in pair[0][0], list(_images(at))
+    both = _decoded(shown_images, pair[0][1])
+    height, width = frame.shape[:2]
+    assert both.shape == (height, 2 * width + 8, 3)
+    assert both[:, width + 2:width + 6].min() > 200  # the gap between the panels
+    assert not np.allclose(both[:, :width].astype(float), both[:, width + 8:].astype(float), atol=20)
+    # The heatmap can be hidden.
+    at.toggle(key="explain_heatmap").set_value(False).run()
+    assert not [c for c in _images(at) if "occlusion heatmap" in c]
+
+
+def test_bad_models_and_a_detector_that_finds_nothing_end_in_clear_messages(image_models, tmp_path_factory,
+                                                                             tmp_path, monkeypatch):
+    root = tmp_path_factory.mktemp("bad-models")
+    broken, detector = broken_cnn(root / "broken"), untrained_detector(root / "det")
+    _use_models(monkeypatch, tmp_path, [image_models["tiny"], image_models["cnn"], broken, detector])
+    at = _app()
+    assert at.selectbox(key="analyze_detector").value == "det"
+
+    # A model folder that fails to load: a clear message, not a traceback.
+    at.selectbox(key="analyze_image").select("broken").run()
+    at.selectbox(key="analyze_detector").select("(none)").run()
+    _analyze(at, "chord_G.jpg")
+    assert any("is not a whole CNN model folder" in e.value for e in at.error), [e.value for e in at.error]
+    assert not at.metric  # nothing was analysed
+
+    # An image model with a detector that finds no fretboard: said clearly, the analysis still shown.
+    at.selectbox(key="analyze_image").select("cnn").run()
+    at.selectbox(key="analyze_detector").select("det").run()
+    _analyze(at, "chord_G.jpg")
+    assert [e.value for e in at.error] == [
+        "The fretboard detector found no fretboard in any of the 1 sampled frames of 'chord_G.jpg'. Check that the "
+        "detector was trained on footage like this clip, or analyse without it."]
+    assert at.metric[1].value == "1" and at.metric[-1].label == "Frames with a fretboard"
+    assert at.metric[-1].value == "0 %"
+    assert any(c.value == "Fretboard box: det found no fretboard in this frame." for c in at.caption)
+
+    # No landmark model and no hand in the clip: the image model decides every frame alone.
+    at.selectbox(key="analyze_landmarks").select("(none)").run()
+    at.selectbox(key="analyze_detector").select("(none)").run()
+    _analyze(at, "no_hand.mp4")
+    assert not at.error, [e.value for e in at.error]
+    assert any("the image model decides every frame on its own" in w.value for w in at.warning)
+    table = next(d.value for d in at.dataframe if "model" in d.value.columns)
+    assert list(table["model"]) == ["cnn (image)"]
+
+    # Explain with the broken folder among its models: its error, the other model still explained.
+    at.button(key="explain_frame_button").click().run()
+    _goto(at, "pages/explain.py")
+    _ok(at)
+    at.multiselect(key="explain_models").set_value(["cnn", "broken"]).run()
+    _ok(at)
+    assert any("is not a whole CNN model folder" in e.value for e in at.error), [e.value for e in at.error]
+    _heatmap(at, "cnn")
+
+
+def test_a_region_models_heatmap_lies_where_the_region_was_cut(image_models, tmp_path):
+    """An image model trained on regions sees (and is explained on) the region the analysis cut out; its
+    map is placed there in frame coordinates, zero elsewhere."""
+    import json
+
+    from pipeline.analyze import FrameResult
+    from pipeline.hands import HandsResult
+    from pipeline.image_models import load_image_model
+    from pipeline.landmark_model import NOT_COVERED
+    from pipeline.regions import Region
+    from pipeline.studio import explain_image_frame, model_input
+
+    folder = tiny_cnn(tmp_path / "region-cnn")
+    card = json.loads((folder / "card.json").read_text())
+    (folder / "card.json").write_text(json.dumps({**card, "input_region": "fretboard"}))
+    model = load_image_model(folder)
+    image = np.random.default_rng(0).integers(0, 255, (360, 640, 3), dtype=np.uint8)
+    region = Region([100, 60, 420, 240], "fretboard", 0.9)
+    frame = FrameResult(0, 0.0, HandsResult([]), NOT_COVERED, "None", region=region)
+
+    seen, used = model_input(image, frame, model)
+    assert used is region and seen.shape == (180, 320, 3) and np.array_equal(seen, image[60:240, 100:420])
+    attribution = explain_image_frame(image, frame, model, "C")
+    assert attribution.map.shape == (360, 640) and attribution.target == "C"
+    assert attribution.settings["region"] == "fretboard"
+    outside = np.ones((360, 640), bool)
+    outside[60:240, 100:420] = False
+    assert not attribution.map[outside].any() and attribution.map[60:240, 100:420].any()
+    # A whole-frame model sees, and is explained on, the whole frame.
+    whole = load_image_model(image_models["cnn"])
+    assert model_input(image, frame, whole)[0] is image
+    assert explain_image_frame(image, frame, whole).settings["region"] == "frame"

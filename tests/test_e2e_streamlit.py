@@ -1,6 +1,7 @@
 """The studio in a real browser: `streamlit run app.py` on a free port, driven by headless Chromium.
 
-Analyze a sample clip, explain one frame, correct two labels in the review queue with the keyboard
+Analyze a sample clip with a landmark model and a CNN (fused), explain one frame (the CNN's occlusion
+heatmap), correct two labels in the review queue with the keyboard
 (and see them survive a reload), compare models, play the audio. A screenshot of each page goes to a
 temp folder and to /tmp/studio-shots; any Streamlit exception box or browser console error fails it.
 """
@@ -18,6 +19,7 @@ import pytest
 from pipeline.landmark_model import train_landmark_model
 from tests.browser import free_port, launch_chromium, needs_chromium, serve
 from tests.test_landmark_model import _frames
+from tests.tiny_models import tiny_cnn
 
 REPO = Path(__file__).resolve().parent.parent
 SHOTS = Path("/tmp/studio-shots")
@@ -27,15 +29,15 @@ pytestmark = needs_chromium
 
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory):
-    """A running studio with a tiny landmark model; yields its URL."""
+    """A running studio with a tiny landmark model and a tiny CNN; yields its URL."""
     root = tmp_path_factory.mktemp("e2e")
     results, labels = _frames(8, seed=1)
     model = train_landmark_model(results, labels, folds=3, estimators=("svm",), feature_versions=("raw63",),
                                  trained_on="constructed hands (test)")
-    folder = model.save(root / "tiny")
+    folders = [model.save(root / "tiny"), tiny_cnn(root / "cnn")]
     port = free_port()
     env = dict(os.environ, CHORD_STUDIO_HOME=str(root / "home"), CHORD_STUDIO_DATA=str(root / "labels"),
-               CHORD_STUDIO_MODELS=str(folder), HF_HUB_OFFLINE="1", YOLO_OFFLINE="1")
+               CHORD_STUDIO_MODELS=os.pathsep.join(map(str, folders)), HF_HUB_OFFLINE="1", YOLO_OFFLINE="1")
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                "--server.port", str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
     url = f"http://127.0.0.1:{port}"
@@ -83,21 +85,35 @@ def test_studio_in_a_browser(studio, tmp_path):
             page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
             settle()
 
-        # 1. Analyze a sample clip.
+        # 1. Analyze a sample clip with the landmark model and the CNN, fused.
         page.goto(url)
         expect(page.get_by_role("heading", name="Analyze a clip")).to_be_visible()
         choose("Sample clip", "strumming_em_d.mp4")
         page.get_by_role("button", name="Analyze", exact=True).click()
         expect(page.get_by_text("Frames sampled")).to_be_visible(timeout=120_000)
+        expect(page.get_by_role("heading", name="strumming_em_d.mp4 with tiny + cnn (fused)")).to_be_visible()
         expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()
         expect(page.locator("video").first).to_be_attached()
         shot("1-analyze")
+        # the frame browser: the frame with its hand, and each model's and the fused probabilities
+        fused = page.get_by_text("Fused: each model's probabilities pooled")
+        fused.scroll_into_view_if_needed()
+        expect(fused).to_be_visible()
+        shot("1b-frame-browser")
 
-        # 2. The explanation of one frame.
+        # 2. The explanation of one frame: the CNN's occlusion heatmap over the frame, with its legend.
         page.get_by_role("button", name="Explain this frame").click()
         expect(page.get_by_role("heading", name="Explain a frame")).to_be_visible()
         expect(page.get_by_text("Target chord")).to_be_visible()
+        heatmap = page.get_by_test_id("stImage").filter(has_text="cnn: occlusion heatmap of p(")
+        expect(heatmap).to_have_count(1, timeout=120_000)
         shot("2-explain")
+        heatmap.scroll_into_view_if_needed()
+        expect(heatmap.locator("img")).to_be_visible()
+        # the picture loaded: a 640x360 frame drawn at its natural size
+        assert heatmap.locator("img").evaluate("img => img.complete && img.naturalWidth") == 640
+        heatmap.screenshot(path=str(shots / "2-heatmap.png"))
+        shot("2b-explain-heatmap")
 
         # 3. Correct two labels in the review queue with the keyboard; they survive a reload.
         go("Label")
