@@ -222,7 +222,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
     model = load_model(args.model[0] if args.model else None)
     options = {k: v for k, v in (("window", args.window), ("stride", args.stride), ("baseline", args.baseline),
-                                 ("method", args.method)) if v is not None}
+                                 ("method", args.method), ("refine", args.refine)) if v is not None}
     result, png = explain_path(args.source, model, args.out, time_s=args.time, target=args.target, **options)
     if hasattr(result, "scores"):
         ranked = sorted(result.scores.items(), key=lambda item: -item[1])
@@ -246,6 +246,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m pipeline``."""
+    from pipeline.explain import BASELINES, METHODS
     from pipeline.features import FEATURE_VERSIONS
     from pipeline.landmark_model import ESTIMATORS
 
@@ -304,8 +305,10 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--target", help="chord to explain (default: the predicted one)")
     explain.add_argument("--window", type=int, nargs="+", help="occlusion window in frame pixels (one or H W)")
     explain.add_argument("--stride", type=int, nargs="+", help="occlusion stride in frame pixels (one or H W)")
-    explain.add_argument("--baseline", choices=["zero", "blur", "mean"], help="what occluded pixels become")
-    explain.add_argument("--method", choices=["auto", "plain", "batched", "tokens"], help="occlusion path")
+    explain.add_argument("--baseline", choices=BASELINES, help="what occluded pixels become")
+    explain.add_argument("--method", choices=METHODS, help="occlusion path")
+    explain.add_argument("--refine", type=float, help="adaptive: evaluate windows next to sampled ones whose drop "
+                         "is at least this share of the largest (default 0.1; 0: every window)")
     explain.add_argument("--out", required=True, help="the PNG to write")
     explain.set_defaults(run=cmd_explain)
 

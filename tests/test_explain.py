@@ -71,7 +71,7 @@ def _inside(peak, box) -> bool:
     return r0 <= peak[0] < r1 and c0 <= peak[1] < c1
 
 
-@pytest.mark.parametrize("method", ["plain", "batched"])
+@pytest.mark.parametrize("method", ["plain", "batched", "adaptive"])
 @pytest.mark.parametrize("baseline", ["zero", "mean", "blur"])
 def test_the_heatmap_is_highest_on_the_region_the_model_reads(frame, method, baseline):
     model = SquareModel()
@@ -120,8 +120,56 @@ def test_the_token_path_agrees_with_plain_captum_on_a_vit(tiny_vit):
     assert tokens.settings["passes"] == 16 and tokens.target == plain.target
     assert map_correlation(plain.map, tokens.map) >= 0.95
     assert map_correlation(plain.map, batched.map) >= 0.95
-    auto = explain_frame(image, tiny_vit)  # the defaults pick the token path on a ViT
-    assert auto.settings["method"] == "tokens" and auto.map.shape == (112, 112)
+    # coarse to fine over patches: every window evaluated gives the token path's numbers
+    exact = explain_frame(image, tiny_vit, window=28, stride=14, method="adaptive", refine=0)
+    captum = explain_frame(image, tiny_vit, window=28, stride=14, method="tokens")
+    assert exact.settings["units"] == "patches" and exact.settings["passes"] == exact.settings["windows"] == 16
+    np.testing.assert_allclose(exact.map, captum.map, atol=1e-6)
+    auto = explain_frame(image, tiny_vit)  # the defaults go coarse to fine, over patches on a ViT
+    assert auto.settings["method"] == "adaptive" and auto.settings["units"] == "patches"
+    assert auto.map.shape == (112, 112)
+
+
+def test_adaptive_with_every_window_is_captum_and_by_default_evaluates_fewer(frame):
+    model = SquareModel()
+    captum = explain_frame(frame, model, window=12, stride=4, method="batched")
+    exact = explain_frame(frame, model, window=12, stride=4, method="adaptive", refine=0)
+    assert exact.settings["passes"] == exact.settings["windows"] == captum.settings["passes"] == 16 * 30
+    np.testing.assert_allclose(exact.map, captum.map, atol=1e-6)
+    default = explain_frame(frame, model, window=12, stride=4)
+    assert default.settings["method"] == "adaptive" and default.settings["refine"] == 0.1
+    assert default.settings["passes"] < 0.6 * default.settings["windows"]
+    assert map_correlation(captum.map, default.map) >= 0.98
+    coarse = explain_frame(frame, model, window=12, stride=4, refine=1.0)  # the lattice and its peak only
+    assert coarse.settings["passes"] < default.settings["passes"]
+
+
+def test_default_window_is_the_seeds_scaled_to_the_frame():
+    from pipeline.explain import SEED_STRIDE, SEED_WINDOW, _geometry
+
+    assert _geometry((360, 640), None, None) == ((SEED_WINDOW, SEED_WINDOW), (SEED_STRIDE, SEED_STRIDE))
+    assert _geometry((180, 540), None, None) == ((30, 30), (10, 10))
+
+
+def test_coarse_to_fine_interpolates_quiet_windows_and_evaluates_around_the_peak():
+    from pipeline.explain import coarse_to_fine
+
+    ramp = np.add.outer(np.linspace(0, 0.01, 9), np.linspace(0, 0.02, 11))  # bilinear: interpolated exactly
+    truth = ramp.copy()
+    truth[4, 6] += 1.0  # a peak on the every-other lattice
+    truth[3:6, 5:8] += 0.5  # and its neighbourhood, which only refinement sees
+    asked = []
+
+    def evaluate(positions):
+        asked.extend(positions)
+        return [truth[i, j] for i, j in positions]
+
+    grid, evaluated = coarse_to_fine(evaluate, truth.shape, refine=0.1)
+    assert evaluated == len(asked) == len(set(asked)) < truth.size
+    assert {(3, 5), (3, 6), (5, 7)} <= set(asked) and (1, 1) not in asked
+    np.testing.assert_allclose(grid, truth, atol=1e-12)  # refined where it matters, the ramp elsewhere
+    full, n = coarse_to_fine(evaluate, truth.shape, refine=0.0)
+    assert n == truth.size and np.array_equal(full, truth)
 
 
 def test_bad_parameters_raise_a_clear_input_error(frame, tiny_vit):
@@ -140,6 +188,8 @@ def test_bad_parameters_raise_a_clear_input_error(frame, tiny_vit):
         explain_frame(frame, model, baseline="noise")
     with pytest.raises(InputError, match="Unknown explanation method"):
         explain_frame(frame, model, method="fast")
+    with pytest.raises(InputError, match="refine must be between 0"):
+        explain_frame(frame, model, refine=-0.5)
     with pytest.raises(InputError, match="tokens method needs a ViT"):
         explain_frame(frame, model, method="tokens")
     with pytest.raises(InputError, match="RGB image"):
