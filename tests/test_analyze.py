@@ -52,21 +52,26 @@ def test_no_hand_clip_and_still_image(sample_model):
     assert len(still.frames) == 1 and still.frames[0].prediction.covered
 
 
-@pytest.mark.parametrize("clip", ["progression", "strumming_em_d", "progression_108bpm"])
-def test_viterbi_timeline_beats_argmax_and_the_majority_vote(sample_model, clip):
-    """Issue 3's bar: fewer spurious changes than per-frame argmax and no more than the one-second
-    majority vote, at equal or better frame accuracy (see benchmarks/bench_timeline.py)."""
+@pytest.mark.parametrize("clip, fps", [("progression", 5), ("strumming_em_d", 5), ("progression_108bpm", 5),
+                                       ("strumming_em_d", 10), ("progression_108bpm", 10)])
+def test_viterbi_timeline_beats_argmax_and_the_majority_vote(sample_model, clip, fps):
+    """Issue 3's bar: fewer spurious changes than per-frame argmax and than the one-second majority
+    vote (which has none at 5 fps, so there: no more), at equal or better frame accuracy (see
+    benchmarks/bench_timeline.py)."""
     from pipeline.evaluation import score_timeline
     from pipeline.smoothing import SmoothingSettings
 
     truth = Timeline.load(SAMPLE_MEDIA_DIR / f"{clip}.timeline.json")
-    smoothed = analyze_clip(SAMPLE_MEDIA_DIR / f"{clip}.mp4", sample_model, fps=5)
+    smoothed = analyze_clip(SAMPLE_MEDIA_DIR / f"{clip}.mp4", sample_model, fps=fps)
     others = {method: smoothed.resmoothed(SmoothingSettings(method=method)) for method in ("argmax", "majority")}
     ours = score_timeline(smoothed.timeline, truth)
     argmax, majority = (score_timeline(other.timeline, truth) for other in others.values())
     # measured, argmax / majority / viterbi: spurious 5/0/0, 3/0/0, 1/0/0;
-    # frame accuracy 0.724/0.768/0.772, 0.933/0.853/0.987, 0.956/0.864/0.968
+    # frame accuracy 0.724/0.768/0.772, 0.933/0.853/0.987, 0.956/0.864/0.968; at 10 fps the majority vote
+    # flickers once on the last two (spurious 7/1/0 and 1/1/0)
     assert ours.spurious_changes < argmax.spurious_changes and ours.spurious_changes <= majority.spurious_changes
+    if fps == 10:
+        assert ours.spurious_changes < majority.spurious_changes
     assert ours.frame_accuracy >= max(argmax.frame_accuracy, majority.frame_accuracy)
     assert ours.segment_f1 >= max(argmax.segment_f1, majority.segment_f1)
     assert all([f.prediction for f in other.frames] == [f.prediction for f in smoothed.frames]
