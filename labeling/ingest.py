@@ -5,7 +5,9 @@ transaction: a corrupt image, an unknown chord folder or a path that leaves its 
 nothing. Imported files are stored byte for byte, so a frame keeps the SHA-256 it had in its dataset
 (landmark caches keyed by content still hit, and fingerprints match the source folder's).
 
-Predictions are optional. With a landmark model, frames get its answer; the hand landmarks go into
+Predictions are optional. With a model, frames get its answer: a landmark model's, an image model's,
+or a landmark and an image model fused (a :class:`pipeline.analyze.ModelSet`), each frame decided as
+Analyze decides it. Where a landmark model reads the frame, the hand landmarks go into
 :class:`pipeline.datasets.LandmarkCache` under the frame's digest (the prediction's embedding
 reference), so retraining on these frames later reads landmarks instead of detecting them again.
 
@@ -40,9 +42,13 @@ JPEG_QUALITY = 95
 
 @dataclass(frozen=True)
 class ModelRef:
-    """A landmark model with the name and version its predictions are stored under."""
+    """The model whose answers frames get as suggestions, with the name and version they are stored under.
 
-    model: object  # pipeline.landmark_model.LandmarkChordModel
+    ``model`` is a landmark model, or a :class:`pipeline.analyze.ModelSet` (an image model, or a landmark
+    and an image model fused); :meth:`of` wraps a bare image model in a set.
+    """
+
+    model: object  # pipeline.landmark_model.LandmarkChordModel or pipeline.analyze.ModelSet
     name: str
     version: str
 
@@ -62,14 +68,29 @@ class ModelRef:
 
     @classmethod
     def of(cls, model, name: str) -> ModelRef:
-        """Wrap a loaded model; its version is its training time and data fingerprint."""
-        card = model.card
-        return cls(model, name, f"{card.created or 'unknown'}/{card.data_fingerprint[:12] or 'unknown'}")
+        """Wrap a loaded landmark model, image model or model set; the version is each chord model's
+        training time and data fingerprint (joined with ``+`` for a fused pair)."""
+        from pipeline.analyze import ModelSet
+        from pipeline.landmark_model import LandmarkChordModel
+
+        if not isinstance(model, (ModelSet, LandmarkChordModel)):
+            model = ModelSet(image=model)
+        parts = [m for m in (model.landmarks, model.image) if m is not None] if isinstance(model, ModelSet) else [model]
+        version = "+".join(f"{m.card.created or 'unknown'}/{m.card.data_fingerprint[:12] or 'unknown'}" for m in parts)
+        return cls(model, name, version)
+
+    @property
+    def reads_hands(self) -> bool:
+        """Whether a landmark model takes part (the frames' landmarks are then cached)."""
+        from pipeline.analyze import ModelSet
+
+        return self.model.landmarks is not None if isinstance(self.model, ModelSet) else True
 
 
 def predict_files(paths: Sequence[Path], digests: Sequence[str], ref: ModelRef,
                   workers: int | None = None) -> list[NewPrediction]:
-    """Predictions of a landmark model for image files (landmarks cached under each file's digest).
+    """The model's answers for image files, as Analyze decides a frame
+    (:func:`pipeline.analyze.predict_image_files`; fused when ``ref`` holds two chord models).
 
     Args:
         paths: image files (the store's own copies).
@@ -78,18 +99,21 @@ def predict_files(paths: Sequence[Path], digests: Sequence[str], ref: ModelRef,
         workers: processes for hand detection (default: CPUs, at most 4).
 
     Returns:
-        One prediction per path; frames without a hand are stored as not covered, probability 0.
+        One prediction per path; a frame no model could decide (a landmark model alone, no hand) is
+        stored as not covered, probability 0. The embedding reference is the frame's landmark cache
+        entry when a landmark model took part, else None.
     """
-    from pipeline.datasets import extract_landmarks
+    from pipeline.analyze import predict_image_files
     from pipeline.hands import HandSettings
 
     if not paths:
         return []
-    results = extract_landmarks(list(paths), workers=workers)
+    answers, _ = predict_image_files(ref.model, list(paths), workers=workers)
     key = HandSettings().key
     return [
-        NewPrediction(ref.name, ref.version, p.chord, p.probability, p.covered, f"landmarks/{key}#{digest}")
-        for p, digest in zip(ref.model.predict(results), digests)
+        NewPrediction(ref.name, ref.version, p.chord, p.probability, p.covered,
+                      f"landmarks/{key}#{digest}" if ref.reads_hands else None)
+        for p, digest in zip(answers, digests)
     ]
 
 

@@ -21,7 +21,7 @@ import streamlit as st
 from pipeline.config import get_settings
 from pipeline.errors import InputError
 from pipeline.studio import (
-    IMAGE_KINDS, SAMPLE, ModelChoice, ModelEntry, discover_models, get_studio_settings, model_entry,
+    IMAGE_KINDS, NONE, SAMPLE, ModelChoice, ModelEntry, discover_models, get_studio_settings, model_entry,
 )
 from pipeline.figures import CHORD_COLOURS, add_segment_bars
 
@@ -86,6 +86,28 @@ def chosen_models(kind: str | None = "landmarks") -> list[ModelEntry]:
     kinds = {"image": IMAGE_KINDS, "chord": ("landmarks", *IMAGE_KINDS)}.get(kind, (kind,))
     chosen = set(st.session_state.get("models") or [SAMPLE])
     return [e for e in available_models() if e.name in chosen and (kind is None or e.kind in kinds)]
+
+
+MODEL_SLOTS = {"landmarks": "Landmark model (reads the hand)", "image": "Image model (reads the frame)",
+               "detector": "Fretboard detector"}
+
+
+def model_choice(key: str) -> ModelChoice | None:
+    """One selectbox per slot (landmark model, image model, fretboard detector) over the sidebar's models
+    of that kind, side by side; the first of each kind is the default, "(none)" leaves a slot empty.
+
+    Args:
+        key: prefix of the widgets' keys (``<key>_landmarks``, ``<key>_image``, ``<key>_detector``).
+
+    Returns:
+        The :class:`~pipeline.studio.ModelChoice`, or None when neither chord model is picked.
+    """
+    entries = {slot: chosen_models(slot) for slot in MODEL_SLOTS}
+    picked = {}
+    for column, (slot, label) in zip(st.columns(len(MODEL_SLOTS)), MODEL_SLOTS.items()):
+        names = [NONE] + [e.name for e in entries[slot]]
+        picked[slot] = column.selectbox(label, names, index=1 if entries[slot] else 0, key=f"{key}_{slot}")
+    return ModelChoice.from_names(picked, [e for found in entries.values() for e in found])
 
 
 def synthetic_note(entry: ModelEntry) -> None:

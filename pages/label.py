@@ -1,5 +1,8 @@
 """Label: walk the review queue and accept or correct chord labels with the keyboard.
 
+Frames added here get suggestions from the chosen model set: a landmark model, an image model, or
+both fused (stored as one prediction per frame under the set's name, e.g. ``tiny + cnn (fused)``).
+
 Every change goes straight into the label store under the sidebar's data directory (SQLite, one
 transaction per label), so labels survive a browser reload and an app restart. Keys: Enter accepts
 the model's answer, the digit keys set a chord, Left / Right move, Z undoes your last label.
@@ -69,14 +72,15 @@ try:
         current = st.session_state.get("current")
         if current and Path(current["path"]).suffix.lower() in VIDEO_SUFFIXES and Path(current["path"]) not in clips:
             clips.insert(0, Path(current["path"]))
-        a, b, c = st.columns(3)
+        a, b = st.columns(2)
         clip = a.selectbox("Clip", clips, format_func=lambda p: p.name, key="label_add_clip")
         rate = b.number_input("Frames per second", 0.2, 10.0, 1.0, 0.2, key="label_add_fps")
-        entry = c.selectbox("Suggestions from", models, format_func=lambda e: e.name, key="label_add_model")
+        st.caption("Suggestions come from these models (a landmark and an image model are fused, as on Analyze):")
+        choice = ui.model_choice("label_add")
         if st.button("Add frames", key="label_add"):
             try:
                 with st.spinner("Sampling frames and predicting their chords..."):
-                    ref = ModelRef.of(ui.landmark_model(entry), entry.name) if entry else None
+                    ref = ModelRef.of(ui.model_set(choice), choice.chord_label) if choice else None
                     result = add_clip(store, clip, fps=rate, model=ref, on_duplicate="skip", workers=1)
                 st.success(f"Added {len(result.frame_ids)} frames of {clip.name}"
                            + (f" ({len(result.skipped)} already in the store)" if result.skipped else "") + ".")

@@ -25,6 +25,7 @@ import numpy as np
 from pipeline.chords import NO_CHORD, VOCABULARY
 from pipeline.config import SAMPLE_MEDIA_DIR, get_settings
 from pipeline.errors import InputError
+from pipeline.evaluation import EvaluationReport
 from pipeline.video import IMAGE_SUFFIXES, SUPPORTED_SUFFIXES, VIDEO_SUFFIXES, VideoInfo, probe
 
 SAMPLE = "sample"
@@ -377,10 +378,14 @@ class ModelChoice:
         return "||".join(e.key if e else "-" for e in self.slots.values())
 
     @property
+    def chord_label(self) -> str:
+        """The chord models: ``"tiny + cnn (fused)"``, or the one model's name."""
+        return " + ".join(e.name for e in self.chord_models) + (" (fused)" if self.fused else "")
+
+    @property
     def label(self) -> str:
         """A short description: ``"tiny + cnn (fused), fretboard: det"``."""
-        text = " + ".join(e.name for e in self.chord_models) + (" (fused)" if self.fused else "")
-        return text + (f", fretboard: {self.detector.name}" if self.detector else "")
+        return self.chord_label + (f", fretboard: {self.detector.name}" if self.detector else "")
 
 
 def model_input(image: np.ndarray, frame, model) -> tuple[np.ndarray, object | None]:
@@ -560,14 +565,16 @@ def labeled_sets(store=None) -> list[str]:
 
 @dataclass
 class LabeledFrames:
-    """Frames with their true chord and their hands, ready to score landmark models on.
+    """Image files with their true chord and their hands, ready to score chord models of any kind on.
 
     Attributes:
         name: the set's name.
         truth: true chord per frame.
-        hands: :class:`~pipeline.hands.HandsResult` per frame.
+        hands: :class:`~pipeline.hands.HandsResult` per frame (from the landmark cache).
         sources: where each frame comes from (``clip@time`` or a file path).
         fingerprint: changes whenever the set does (cache key).
+        paths: the frames' image files, in the order of ``truth`` (a sample clip's frames are written
+            once, losslessly, to the cache folder).
     """
 
     name: str
@@ -575,42 +582,35 @@ class LabeledFrames:
     hands: list
     sources: list[str]
     fingerprint: str
+    paths: list[Path]
+
+    @property
+    def images(self) -> list:
+        """The frames as :class:`~pipeline.datasets.LabeledImage` (what :mod:`pipeline.compare` takes)."""
+        from pipeline.datasets import LabeledImage
+
+        return [LabeledImage(Path(path), chord) for path, chord in zip(self.paths, self.truth)]
 
 
 def load_labeled_set(name: str, store=None, fps: float = 2.0,
                      progress: Callable[[float], None] | None = None) -> LabeledFrames:
     """Read a labeled set (see :func:`labeled_sets`) and find the hands in its frames.
 
-    Sample clips are sampled at ``fps`` with the chord of the ground-truth timeline at each frame's
-    time (frames within 0.2 s of a change are left out: the hand is between shapes there). Image sets
-    use the landmark cache, so a second call detects nothing.
+    Every set is a list of image files, so that every model kind reads the same pixels: sample clips
+    are sampled at ``fps`` and their frames written once as PNG under ``<cache_dir>/labeled-sets``
+    (lossless: the pixels Analyze decodes), with the chord of the ground-truth timeline at each frame's
+    time (frames within 0.2 s of a change are left out: the hand is between shapes there). Hands come
+    from the landmark cache, so a second call detects nothing.
 
     Raises:
         InputError: unknown set or snapshot, or a set without frames.
     """
     from pipeline.datasets import dataset_fingerprint, extract_landmarks, read_image_folder
-    from pipeline.hands import HandDetector
-    from pipeline.video import iter_frames
 
+    sources = None
     if name == SAMPLE_SET:
-        clips = [(p, ground_truth(p)) for p in sample_clips() if p.suffix.lower() in VIDEO_SUFFIXES]
-        clips = [(p, t) for p, t in clips if t is not None]
-        truth, hands, sources = [], [], []
-        with HandDetector() as detector:
-            total = sum(probe(p).duration for p, _ in clips) * fps or 1.0
-            for path, timeline in clips:
-                changes = [s.start for s in timeline.segments[1:]]
-                for frame in iter_frames(path, fps=fps):
-                    if any(abs(frame.time - c) < 0.2 for c in changes):
-                        continue
-                    truth.append(timeline.chord_at(frame.time) or NO_CHORD)
-                    hands.append(detector.detect(frame.image))
-                    sources.append(f"{path.name}@{frame.time:.2f}s")
-                    if progress:
-                        progress(min(1.0, len(sources) / total))
-        digest = hashlib.sha256("\n".join(f"{s}:{t}" for s, t in zip(sources, truth)).encode()).hexdigest()
-        return LabeledFrames(name, truth, hands, sources, digest)
-    if name == REAL_SET:
+        images, sources = _sample_set_images(fps)
+    elif name == REAL_SET:
         images = read_image_folder(get_settings().real_data, "val")
     elif name.startswith("snapshot: ") and store is not None:
         from labeling.train import snapshot_images
@@ -625,21 +625,94 @@ def load_labeled_set(name: str, store=None, fps: float = 2.0,
         if progress and total:
             progress(done / total)
 
-    hands = extract_landmarks([image.path for image in images], workers=1, progress=report)
-    return LabeledFrames(name, [image.chord for image in images], hands, [str(image.path) for image in images],
-                         dataset_fingerprint(images))
+    paths = [image.path for image in images]
+    hands = extract_landmarks(paths, workers=1, progress=report)
+    return LabeledFrames(name, [image.chord for image in images], hands, sources or [str(p) for p in paths],
+                         dataset_fingerprint(images), paths)
 
 
-def evaluate_landmark_model(model, frames: LabeledFrames):
-    """Score a landmark model on a labeled set.
+def _sample_set_images(fps: float) -> tuple[list, list[str]]:
+    """The sample clips' frames at ``fps`` with their true chords, as PNG files in the cache folder.
+
+    Files are named by the clip's content and the rate, and written once (atomically: sessions may
+    share the cache).
 
     Returns:
-        The :class:`~pipeline.evaluation.EvaluationReport`.
+        (:class:`~pipeline.datasets.LabeledImage` per frame, ``clip@time`` per frame).
     """
-    from pipeline.evaluation import evaluate_predictions
+    import cv2
 
-    predictions = model.predict(frames.hands)
-    return evaluate_predictions(frames.truth, [p.chord for p in predictions], [p.covered for p in predictions])
+    from pipeline.datasets import LabeledImage, file_digest
+    from pipeline.video import iter_frames
+
+    images, sources = [], []
+    for path in sample_clips():
+        timeline = ground_truth(path) if path.suffix.lower() in VIDEO_SUFFIXES else None
+        if timeline is None:
+            continue
+        folder = get_settings().cache_dir / "labeled-sets" / f"{file_digest(path)[:16]}-{fps:g}fps"
+        folder.mkdir(parents=True, exist_ok=True)
+        changes = [s.start for s in timeline.segments[1:]]
+        for frame in iter_frames(path, fps=fps):
+            if any(abs(frame.time - c) < 0.2 for c in changes):
+                continue
+            file = folder / f"{path.stem}-{frame.index:06d}.png"
+            if not file.exists():
+                ok, data = cv2.imencode(".png", cv2.cvtColor(frame.image, cv2.COLOR_RGB2BGR))
+                if not ok:
+                    raise InputError(f"Could not encode frame {frame.index} of {path.name}.")
+                temp = file.with_name(f".{file.name}.{os.getpid()}.part")
+                temp.write_bytes(data.tobytes())
+                temp.replace(file)
+            images.append(LabeledImage(file, timeline.chord_at(frame.time) or NO_CHORD))
+            sources.append(f"{path.name}@{frame.time:.2f}s")
+    return images, sources
+
+
+def evaluate_models(models: Sequence[tuple[str, object]], frames: LabeledFrames) -> dict[str, EvaluationReport]:
+    """Score chord models of any kind on a labeled set: each alone, and every landmark model fused with
+    every image model.
+
+    Each model decides each frame as Analyze does (:func:`pipeline.analyze.predict_image_files`: a
+    landmark model reads the fretting hand, an image model the frame, or the hand region when it was
+    trained on regions); a pair is pooled frame by frame with the weights from the two models' cards
+    (:func:`pipeline.fusion.fuse_frames`, :meth:`~pipeline.fusion.FusionWeights.from_models`), as an
+    analysis with both fuses them. Each model runs once, however many pairs it is in.
+
+    Args:
+        models: (name, loaded model) pairs, in display order: landmark models
+            (:class:`~pipeline.landmark_model.LandmarkChordModel`) and image models (CNN or transformers).
+        frames: the labeled set (:func:`load_labeled_set`).
+
+    Returns:
+        Name -> :class:`~pipeline.evaluation.EvaluationReport`: the models in the order given, then
+        ``"<landmark model> + <image model> (fused)"`` for each pair. A frame a model cannot decide (no
+        hand, for a landmark model) counts as predicted ``None``.
+
+    Raises:
+        InputError: a model is neither a landmark nor an image chord model.
+    """
+    from pipeline.analyze import ModelSet, predict_image_files
+    from pipeline.evaluation import evaluate_predictions
+    from pipeline.fusion import FusionWeights, fuse_frames
+    from pipeline.landmark_model import LandmarkChordModel
+
+    def score(predictions) -> EvaluationReport:
+        return evaluate_predictions(frames.truth, [p.chord for p in predictions], [p.covered for p in predictions])
+
+    answers: dict[str, tuple[str, object, list]] = {}
+    for name, model in models:
+        slot = "landmarks" if isinstance(model, LandmarkChordModel) else "image" if hasattr(model, "embed") else None
+        if slot is None:
+            raise InputError(f"{name} is not a chord model (a landmark or an image model).")
+        answers[name] = (slot, model, predict_image_files(ModelSet(**{slot: model}), frames.paths, workers=1)[0])
+    reports = {name: score(predictions) for name, (_, _, predictions) in answers.items()}
+    for hand_name, (hand_slot, hand_model, hand_answers) in answers.items():
+        for image_name, (image_slot, image_model, image_answers) in answers.items():
+            if hand_slot == "landmarks" and image_slot == "image":
+                weights = FusionWeights.from_models(hand_model, image_model)
+                reports[f"{hand_name} + {image_name} (fused)"] = score(fuse_frames(hand_answers, image_answers, weights))
+    return reports
 
 
 # --------------------------------------------------------------------------------------------------
@@ -669,7 +742,7 @@ def label_chords(model_classes: Sequence[str] = (), used: Sequence[str] = ()) ->
 __all__ = [
     "IMAGE_KINDS", "LabeledFrames", "ModelChoice", "ModelEntry", "NONE", "REAL_SET", "SAMPLE", "SAMPLE_SET",
     "StudioSettings", "annotate_frame", "card_rows", "check_clip", "chord_keys", "discover_models",
-    "evaluate_landmark_model", "explain_image_frame", "fretboard_boxes", "fretboard_message", "frame_box",
+    "evaluate_models", "explain_image_frame", "fretboard_boxes", "fretboard_message", "frame_box",
     "get_studio_settings", "ground_truth", "label_chords", "labeled_sets", "load_labeled_set", "model_entry",
     "model_input", "no_hand_message", "safe_name", "sample_clips", "save_upload", "write_annotated_video",
 ]

@@ -470,3 +470,125 @@ def test_a_region_models_heatmap_lies_where_the_region_was_cut(image_models, tmp
     whole = load_image_model(image_models["cnn"])
     assert model_input(image, frame, whole)[0] is image
     assert explain_image_frame(image, frame, whole).settings["region"] == "frame"
+
+
+# --------------------------------------------------------------------------------------------------
+# Compare and Label with image models
+
+
+def _report_values(report) -> dict:
+    """An evaluation report's numbers, NaN as None (so that two equal reports compare equal)."""
+    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in report.to_dict().items()}
+
+
+@pytest.fixture(scope="module")
+def sample_set_models(tmp_path_factory) -> dict[str, Path]:
+    """A landmark model trained on the sample set's own hands, and a random CNN made sure of itself.
+
+    The tiny models above answer one chord on nearly every sample frame, which would hide a frame scored
+    against another frame's truth; these answer frame by frame. The CNN's logits are scaled by 50: the
+    same answers, near-certain, so that the fusion weights decide the fused answer where the two differ.
+    """
+    from safetensors.torch import load_file, save_file
+
+    from pipeline.studio import SAMPLE_SET, load_labeled_set
+
+    root = tmp_path_factory.mktemp("sample-set-models")
+    frames = load_labeled_set(SAMPLE_SET)
+    keep = [h.fretting is not None and c != "None" for h, c in zip(frames.hands, frames.truth)]
+    model = train_landmark_model([h for h, k in zip(frames.hands, keep) if k],
+                                 [c for c, k in zip(frames.truth, keep) if k], folds=3, estimators=("svm",),
+                                 feature_versions=("raw63",), trained_on="the sample set's hands (test)")
+    cnn = tiny_cnn(root / "cnn", seed=1)
+    weights = load_file(str(cnn / "model.safetensors"))
+    weights = {k: v * 50 if k.startswith("classifier.") else v for k, v in weights.items()}
+    save_file(weights, str(cnn / "model.safetensors"))
+    return {"hands": model.save(root / "hands"), "cnn": cnn}
+
+
+def test_compare_scores_a_landmark_model_a_cnn_and_their_fusion(sample_set_models, tmp_path, monkeypatch):
+    import json
+
+    from pipeline.evaluation import evaluate_predictions
+    from pipeline.fusion import FusionWeights, fuse_frames
+    from pipeline.image_models import load_image_model, read_rgb
+    from pipeline.landmark_model import LandmarkChordModel
+    from pipeline.studio import SAMPLE_SET, evaluate_models, load_labeled_set
+
+    _use_models(monkeypatch, tmp_path, sample_set_models.values())
+    at = _goto(_app(), "pages/compare.py")
+    _ok(at)
+    assert not at.warning, [w.value for w in at.warning]
+    assert at.multiselect(key="compare_models").value == ["hands", "cnn"]
+    assert at.selectbox(key="compare_set").value == SAMPLE_SET
+    at.button(key="compare_run").click().run()
+    _ok(at)
+    assert not at.error, [e.value for e in at.error]
+    table = at.dataframe[0].value
+    assert list(table["model"]) == ["hands", "cnn", "hands + cnn (fused)"]
+    assert list(table["kind"]) == ["landmarks", "cnn", "fused"]
+
+    # The rows are what the evaluation function gives on the same set, computed here...
+    frames = load_labeled_set(SAMPLE_SET)
+    hands, cnn = LandmarkChordModel.load(sample_set_models["hands"]), load_image_model(sample_set_models["cnn"])
+    expected = evaluate_models([("hands", hands), ("cnn", cnn)], frames)
+    assert list(expected) == list(table["model"])
+    columns = {"frames": "n", "accuracy": "accuracy", "coverage": "coverage", "covered accuracy": "covered_accuracy",
+               "macro F1": "macro_f1"}
+    for k, name in enumerate(table["model"]):
+        shown = {attribute: table[column][k] for column, attribute in columns.items()}
+        assert shown == pytest.approx({a: getattr(expected[name], a) for a in columns.values()}, nan_ok=True), name
+    # ... and that function scores what each model and their fusion say on each frame, computed here too.
+    assert int(table["frames"][0]) == len(frames.truth) == len(frames.paths) > 20
+    own_hands = hands.predict(frames.hands)
+    own_cnn = cnn.predict([read_rgb(path) for path in frames.paths])
+    own_fused = fuse_frames(own_hands, own_cnn, FusionWeights.from_models(hands, cnn))
+    for name, answers in (("hands", own_hands), ("cnn", own_cnn), ("hands + cnn (fused)", own_fused)):
+        own = evaluate_predictions(frames.truth, [p.chord for p in answers], [p.covered for p in answers])
+        assert _report_values(expected[name]) == _report_values(own), name
+    assert table["coverage"][1] == 1.0 and table["coverage"][0] < 1.0  # the CNN decides the frames without a hand
+    assert table["coverage"][2] == 1.0
+    assert len({table["accuracy"][k] for k in range(3)}) == 3
+    # One confusion matrix per row.
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert [c["layout"]["title"]["text"] for c in charts] == list(table["model"])
+
+    # The t-SNE / PCA maps of both models' embeddings of the same frames.
+    at.button(key="compare_maps").click().run()
+    _ok(at)
+    assert not at.error, [e.value for e in at.error]
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    maps = [c for c in charts if c["layout"]["title"]["text"].startswith("Embeddings of the same frames")]
+    assert len(maps) == 1
+    titles = [a["text"] for a in maps[0]["layout"]["annotations"]]
+    assert [t.split(":")[0] for t in titles] == ["hands", "hands", "cnn", "cnn"], titles
+    assert f"({len(frames.truth)}/{len(frames.truth)} frames)" in titles[2]  # the CNN embeds every frame
+
+
+def test_label_suggestions_come_from_an_image_model(image_models, tmp_path, monkeypatch):
+    from labeling.store import LabelStore
+    from pipeline.image_models import load_image_model, read_rgb
+
+    _use_models(monkeypatch, tmp_path, [image_models["cnn"]])
+    at = _goto(_app(), "pages/label.py")
+    _ok(at)
+    assert at.selectbox(key="label_add_landmarks").options == ["(none)"]
+    assert at.selectbox(key="label_add_image").value == "cnn"
+    at.selectbox(key="label_add_clip").select(SAMPLES / "progression.mp4").run()
+    at.button(key="label_add").click().run()
+    _ok(at)
+    assert any("Added 10 frames" in s.value for s in at.success), [s.value for s in at.success]
+
+    caption = at.get("image")[0].captions[0]
+    frame_id = int(re.search(r": frame (\d+), ", caption).group(1))
+    with LabelStore(tmp_path / "labels") as store:
+        path, stored = store.frame(frame_id).path, store.predictions(frame_id)
+    # The CNN's answer on this frame, computed here: stored as the suggestion and shown with its probability.
+    expected = load_image_model(image_models["cnn"]).predict([read_rgb(path)])[0]
+    assert [(p.model, p.chord, p.covered) for p in stored] == [("cnn", expected.chord, True)]
+    assert stored[0].probability == pytest.approx(expected.probability, abs=1e-6)
+    line = next(m.value for m in at.markdown if m.value.startswith("**Label: "))
+    assert line.endswith(f"Suggestions: cnn: {expected.chord} {expected.probability:.2f}"), line
+    at.button(key="label_accept").click().run()
+    _ok(at)
+    assert [s.value for s in at.success] == [f"Frame {frame_id}: accepted {expected.chord}."]
