@@ -16,15 +16,13 @@ from pages import common as ui
 from pipeline.errors import InputError
 from pipeline.evaluation import score_timeline
 from pipeline.studio import (
-    NONE, ModelChoice, annotate_frame, check_clip, frame_box, fretboard_boxes, fretboard_message, get_studio_settings,
+    annotate_frame, check_clip, frame_box, fretboard_boxes, fretboard_message, get_studio_settings,
     ground_truth, no_hand_message, sample_clips, save_upload, write_annotated_video,
 )
 
 st.title("Analyze a clip")
 limits = get_studio_settings()
-landmark_entries, image_entries = ui.chosen_models("landmarks"), ui.chosen_models("image")
-detector_entries = ui.chosen_models("detector")
-if not landmark_entries and not image_entries:
+if not ui.chosen_models("chord"):
     st.warning("Choose a landmark or an image model in the sidebar: the analysis needs one.")
     st.stop()
 
@@ -47,21 +45,7 @@ with left:
     start = st.number_input("Start (s)", 0.0, value=0.0, step=1.0, key="analyze_start")
     end = st.number_input("End (s, 0 = to the end)", 0.0, value=0.0, step=1.0, key="analyze_end")
 with right:
-    # One of each kind from the sidebar's models; the first of each is the default.
-    picked = {
-        "landmarks": st.selectbox("Landmark model (reads the hand)", [NONE] + [e.name for e in landmark_entries],
-                                  index=1 if landmark_entries else 0, key="analyze_landmarks"),
-        "image": st.selectbox("Image model (reads the frame)", [NONE] + [e.name for e in image_entries],
-                              index=1 if image_entries else 0, key="analyze_image",
-                              help="With a landmark model too, each frame's answer is the two fused "
-                                   "(weighted by each model's held-out accuracy)."),
-        "detector": st.selectbox("Fretboard detector", [NONE] + [e.name for e in detector_entries],
-                                 index=1 if detector_entries else 0, key="analyze_detector",
-                                 help="Finds the neck: its box picks the fretting hand and, for an image model "
-                                      "trained on regions, what the model sees. Add a trained detector's "
-                                      "folder (best.pt) in the sidebar."),
-    }
-    choice = ModelChoice.from_names(picked, [*landmark_entries, *image_entries, *detector_entries])
+    choice = ui.model_choice("analyze", side_by_side=False)
     if choice is None:
         st.warning("Choose a landmark model, an image model or both.")
 
