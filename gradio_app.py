@@ -50,12 +50,20 @@ _models = None
 
 
 def get_models():
-    """The Space's model set (:func:`pipeline.space.load_space_models`), loaded once per process."""
+    """The Space's model set (:func:`pipeline.space.load_space_models`), loaded once per process.
+
+    Raises:
+        gr.Error: a configured model cannot be fetched or loaded (the message names it and
+            ``CHORD_SPACE_MODELS``); the next call tries again.
+    """
     global _models
     with _models_lock:
         if _models is None:
             started = time.perf_counter()
-            _models = space.load_space_models()
+            try:
+                _models = space.load_space_models()
+            except InputError as error:
+                raise gr.Error(str(error), title="The Space's models could not be loaded") from error
             log.info("models loaded in %.1f s", time.perf_counter() - started)
         return _models
 
@@ -75,6 +83,11 @@ def _model_note(models) -> str:
             card = getattr(model, "card", None)
             names.append(f"{slot}: {getattr(card, 'trained_on', '') or type(model).__name__}")
     note = "Models: " + "; ".join(names) + "."
+    if models.landmarks is not None and models.image is not None:
+        total = models.weights.landmarks + models.weights.image
+        note += (f" Each frame's chord fuses both models' probabilities (weights from their held-out accuracy: "
+                 f"landmarks {models.weights.landmarks / total:.2f}, image {models.weights.image / total:.2f}); "
+                 "where no hand is found, the image model decides alone.")
     if models.synthetic:
         note += (" **This model was trained on synthetic renders of the sample clips' scenes, not on real footage:** "
                  "it recognises the sample clips. For your own clips, train a model on real frames "
@@ -95,12 +108,14 @@ class Session:
         clip: the clip, copied into the request folder.
         folder: the request's own temp folder (outputs go here).
         sample: the sample clip it is a copy of, if any (ground truth and fretboard boxes).
+        models: the :class:`pipeline.analyze.ModelSet` that analysed it (explanations use the same).
     """
 
     analysis: object
     clip: Path
     folder: Path
     sample: Path | None = None
+    models: object | None = None
 
 
 _sample_digests: dict[str, Path] | None = None
@@ -222,8 +237,11 @@ def analyze(video: str | None, fps: float, progress=gr.Progress()):
         raise _fail(error) from error
 
     truth = ground_truth(sample) if sample else None
+    hands = sum(f.hands.fretting is not None for f in analysis.frames) / max(len(analysis.frames), 1)
+    decided = (f", a chord decided in {100 * analysis.coverage:.0f} %" if models.image is not None
+               and analysis.frames else "")
     lines = [f"**{source.name}**: {len(analysis.frames)} frames sampled at {float(fps or settings.fps):g} per "
-             f"second, a hand in {100 * analysis.coverage:.0f} % of them, {len(analysis.timeline.segments)} chord "
+             f"second, a hand in {100 * hands:.0f} % of them{decided}, {len(analysis.timeline.segments)} chord "
              f"segment(s); analysed in {seconds:.1f} s.",
              "Chords: " + (" → ".join(s.chord for s in analysis.timeline.segments) or "none")]
     if truth is not None:
@@ -245,19 +263,32 @@ def analyze(video: str | None, fps: float, progress=gr.Progress()):
         timeline_rows(analysis.timeline),
         "\n\n".join(lines),
         gr.Slider(minimum=0, maximum=max(n - 1, 1), value=0, step=1, interactive=n > 1),
-        Session(analysis, clip, folder, sample),
+        Session(analysis, clip, folder, sample, models),
     )
 
 
-def explain(state: Session | None, index: float, target: str | None):
-    """Explain one analysed frame: the frame with its hand, each chord's probability, and an occlusion
-    heatmap when an image model runs and :mod:`pipeline.explain` is installed.
+EXPLAIN_MODELS = [("auto (the image model if any)", "auto"),
+                  ("image model: occlusion heatmap", "image"), ("landmark model: finger attribution", "landmarks")]
+
+
+def explain(state: Session | None, index: float, target: str | None, model: str = "auto"):
+    """Explain one analysed frame: the frame with its hand, each chord's (fused) probability, and why
+    one model chose its chord: an occlusion heatmap for the image model, the fingers' attribution for
+    the landmark model (:mod:`pipeline.explain`).
+
+    Args:
+        state: the session's analysis.
+        index: the sampled frame's number.
+        target: the chord to explain, or "(the top chord)" / None for the model's own answer.
+        model: "image", "landmarks", or "auto" (the image model when there is one).
 
     Returns:
-        (annotated frame, per-class probabilities for ``gr.Label``, heatmap image or None, note markdown).
+        (annotated frame, per-class probabilities for ``gr.Label``, attribution image or None, note markdown).
     """
     state = _session(state)
     k = _frame_index(state, index)
+    models = state.models or get_models()
+    which = _explained_model(models, model)
     frame = state.analysis.frames[k]
     try:
         from pipeline.video import read_frame
@@ -275,21 +306,54 @@ def explain(state: Session | None, index: float, target: str | None):
     for name, prediction in frame.by_model.items():
         if prediction.covered:
             lines.append(f"{name}: " + ", ".join(f"{c} {p:.2f}" for c, p in prediction.top(3)))
-    heatmap, title, note = _attribution(image, frame, target)
+    heatmap, title, note = _attribution(image, frame, target, models, which)
     lines.append(note)
-    return picture, probabilities or {NO_CHORD: 0.0}, gr.Image(value=heatmap, label=title), "\n\n".join(lines)
+    return picture, probabilities or {NO_CHORD: 0.0}, gr.Image(value=heatmap, label=title, format="png"), "\n\n".join(lines)
 
 
-def _attribution(image, frame, target: str | None):
-    """Why the model said what it said, drawn: an occlusion heatmap for an image model, the fingers'
-    attribution for a landmark model (:mod:`pipeline.explain`); or no picture and why.
+def _explained_model(models, choice: str | None) -> str:
+    """The model an explanation is about, "image" or "landmarks"; ``choice`` "auto" (or None) picks the
+    image model when the Space runs one.
+
+    Raises:
+        gr.Error: the chosen kind of model is not running here.
+    """
+    choice = choice or "auto"
+    if choice == "auto":
+        return "image" if models.image is not None else "landmarks"
+    if choice not in ("image", "landmarks"):
+        raise gr.Error(f"Unknown model {choice!r}; choose auto, image or landmarks.", title="Unknown model")
+    if getattr(models, choice) is None:
+        other = "landmarks" if choice == "image" else "image"
+        raise gr.Error(f"This Space runs no {'image' if choice == 'image' else 'landmark'} model; explain the "
+                       f"{other} model, or add one to CHORD_SPACE_MODELS.", title="No such model here")
+    return choice
+
+
+def _attribution(image, frame, target: str | None, models, which: str):
+    """Why the model said what it said, drawn: an occlusion heatmap for the image model, the fingers'
+    attribution for the landmark model (:mod:`pipeline.explain`); or no picture and why.
+
+    Args:
+        image: the frame, RGB uint8 (H, W, 3).
+        frame: its :class:`pipeline.analyze.FrameResult`.
+        target: chord to explain, or None for the model's own answer.
+        models: the model set that analysed the clip.
+        which: "image" or "landmarks" (:func:`_explained_model`).
 
     Returns:
         (RGB image or None, the picture's title, a markdown note).
+
+    Raises:
+        gr.Error: ``target`` is not one of the explained model's chords.
     """
     import importlib.util
 
-    models = get_models()
+    model = getattr(models, which)
+    if target is not None and target not in model.classes:
+        raise gr.Error(f"The {'image' if which == 'image' else 'landmark'} model does not know {target}: it answers "
+                       f"{', '.join(model.classes)}. Choose one of those, or (the top chord).",
+                       title="Not one of this model's chords")
     if importlib.util.find_spec("pipeline.explain") is None:
         return None, "Attribution: not available", (
             "**Attribution:** not available in this installation (it comes with `pipeline.explain`). "
@@ -297,30 +361,35 @@ def _attribution(image, frame, target: str | None):
     try:
         from pipeline import explain as explaining
 
-        if models.image is not None:
+        if which == "image":
             from pipeline.regions import crop_region
 
             seen = crop_region(image, frame.region) if frame.region is not None else image
             result = explaining.explain_frame(seen, models.image, target=target)
             picture = explaining.HeatmapAnnotator().annotate(seen, result)
             return picture, f"Occlusion heatmap: {result.target}", (
-                f"**Occlusion heatmap** of the image model for **{result.target}** (p {result.probability:.2f}): "
-                f"warm regions are where covering the frame lowers that chord's probability most "
+                f"**Occlusion heatmap** of the image model for **{result.target}** (p {result.probability:.2f}"
+                f"{'' if frame.region is None else ', on the region it saw'}): warm regions are where covering "
+                f"the frame lowers that chord's probability most; the colour bar on the right gives the drop "
                 f"({result.seconds:.1f} s).")
         hand = frame.hands.fretting
         if hand is None:
             return None, "Attribution: no hand in this frame", (
                 "**Attribution:** no hand in this frame, so the landmark model has nothing to attribute; "
-                "an occlusion heatmap needs an image model (`CHORD_SPACE_MODELS`).")
+                + ("choose the image model for an occlusion heatmap." if models.image is not None else
+                   "an occlusion heatmap needs an image model (`CHORD_SPACE_MODELS`)."))
         result = explaining.explain_landmarks(hand, models.landmarks, target=target)
         picture = explaining.FingerAnnotator().annotate(image, result)
         ranked = ", ".join(f"{name} {score:+.2f}" for name, score in
                            sorted(result.scores.items(), key=lambda item: -item[1]))
+        aside = ("(An occlusion heatmap needs an image model; this Space runs a landmark model, which reads the "
+                 "21 hand points, not pixels.)" if models.image is None else
+                 "(The landmark model reads the 21 hand points, not pixels; choose the image model for an "
+                 "occlusion heatmap.)")
         return picture, f"Finger attribution: {result.target}", (
             f"**Finger attribution** of the landmark model for **{result.target}** (p {result.probability:.2f}): "
             f"the drop of its probability when each finger is removed: {ranked}. Most decisive: "
-            f"**{result.decisive}**. (An occlusion heatmap needs an image model; this Space runs a landmark "
-            "model, which reads the 21 hand points, not pixels.)")
+            f"**{result.decisive}**. {aside}")
     except InputError as error:
         raise _fail(error) from error
     except (ImportError, AttributeError, TypeError) as error:  # an explain module of another shape
@@ -437,12 +506,15 @@ def build_demo() -> gr.Blocks:
                     frame_index = gr.Slider(0, 1, value=0, step=1, label="Frame (sampled frame number)",
                                             interactive=False, elem_id="frame_index")
                     target = gr.Dropdown(["(the top chord)"] + [c for c in VOCABULARY], value="(the top chord)",
-                                         label="Target chord (attribution)")
+                                         label="Target chord (attribution)", elem_id="target_chord")
+                    explained = gr.Dropdown(EXPLAIN_MODELS, value="auto", label="Model to explain",
+                                            elem_id="explained_model")
                     explain_button = gr.Button("Explain this frame", elem_id="explain_button")
                 with gr.Row():
                     frame_image = gr.Image(label="Frame with the hand", interactive=False)
                     probabilities = gr.Label(label="Per-chord probability (this frame)", num_top_classes=5)
-                    heatmap = gr.Image(label="Attribution (occlusion heatmap or fingers)", interactive=False, elem_id="attribution")
+                    heatmap = gr.Image(label="Attribution (occlusion heatmap or fingers)", interactive=False, elem_id="attribution",
+                                       format="png")
                 explain_note = gr.Markdown(elem_id="explain_note")
                 gr.Markdown("### Suggest a correction")
                 with gr.Row():
@@ -467,7 +539,8 @@ def build_demo() -> gr.Blocks:
 
         run.click(analyze, [video_in, fps], [annotated, plot, table, summary, frame_index, state],
                   api_name="analyze", concurrency_id="analysis")
-        explain_button.click(explain, [state, frame_index, target], [frame_image, probabilities, heatmap, explain_note],
+        explain_button.click(explain, [state, frame_index, target, explained],
+                             [frame_image, probabilities, heatmap, explain_note],
                              api_name="explain", concurrency_id="analysis")
         listen_button.click(listen, [state, pattern, guitar, bpm, mix], [audio, muxed, files, listen_note],
                             api_name="listen", concurrency_id="analysis")
@@ -479,9 +552,23 @@ def build_demo() -> gr.Blocks:
 
 demo = build_demo()
 
-if __name__ == "__main__":
+
+def main() -> int:
+    """Load the models, then serve. A model that cannot be loaded ends the start with a one-line reason
+    on stderr and exit status 2 (bad configuration), as the command line does."""
+    import sys
+
     logging.basicConfig(level=logging.INFO)
     started = time.perf_counter()
-    get_models()  # load at start, not on the first visitor's request
+    try:
+        get_models()  # load at start, not on the first visitor's request
+    except gr.Error as error:
+        print(f"gradio_app: {error.message}", file=sys.stderr)
+        return 2
     log.info("ready in %.1f s", time.perf_counter() - started)
     demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

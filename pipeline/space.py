@@ -3,9 +3,12 @@ and the ZeroGPU decorator. No UI code here (``gradio_app.py`` reads it).
 
 Environment variables:
 
-    CHORD_SPACE_MODELS      chord models, separated by ``os.pathsep``: local folders, Hugging Face hub
-                            ids (``owner/name``, a model repo holding a model folder), or ``sample``
-                            (default: the sample landmark model, trained on synthetic renders)
+    CHORD_SPACE_MODELS      chord models, separated by ``os.pathsep`` (``:`` on Linux, as
+                            ``CHORD_STUDIO_MODELS``): at most one landmark and one image model, fused
+                            per frame. Each is a local model folder, a Hugging Face hub id
+                            (``owner/name``: a model repo holding a model folder), or ``sample``
+                            (default: the sample landmark model, trained on synthetic renders).
+                            Example: ``~/models/landmarks-real:~/models/cnn-real``
     CHORD_SPACE_DETECTOR    a fretboard detector (folder, ``best.pt`` or hub id); default none
     CHORD_SPACE_LABELS_REPO a Hugging Face *dataset* repo id that suggested labels are pushed to
     HF_TOKEN                the token for that push (a Space secret); without it, or without the
@@ -51,7 +54,7 @@ class SpaceSettings:
     """
 
     models: tuple[str, ...] = field(default_factory=lambda: tuple(
-        p for p in os.environ.get("CHORD_SPACE_MODELS", "").split(os.pathsep) if p.strip()) or ("sample",))
+        p.strip() for p in os.environ.get("CHORD_SPACE_MODELS", "").split(os.pathsep) if p.strip()) or ("sample",))
     detector: str | None = field(default_factory=lambda: os.environ.get("CHORD_SPACE_DETECTOR") or None)
     labels_repo: str | None = field(default_factory=lambda: os.environ.get("CHORD_SPACE_LABELS_REPO") or None)
     token: str | None = field(default_factory=lambda: os.environ.get("HF_TOKEN") or None, repr=False)
@@ -79,35 +82,91 @@ def _looks_like_hub_id(spec: str) -> bool:
     return len(parts) == 2 and all(parts) and not spec.startswith((".", "~")) and not Path(spec).exists()
 
 
-def resolve_model_spec(spec: str | None) -> str | None:
+def _hub_offline() -> bool:
+    try:
+        from huggingface_hub import constants
+
+        return bool(constants.HF_HUB_OFFLINE)
+    except ImportError:  # pragma: no cover - huggingface_hub comes with transformers and gradio
+        return False
+
+
+def _hub_failure(spec: str, error: Exception, variable: str) -> str:
+    """Why a hub id could not be fetched, and how to set the model instead, in one message."""
+    from huggingface_hub import errors
+
+    where = f"{spec!r}: it is not a local folder, so it was taken as a Hugging Face hub model id, but "
+    if isinstance(error, errors.LocalEntryNotFoundError) and _hub_offline():
+        why = "it is not in this machine's hub cache and the hub is offline (HF_HUB_OFFLINE=1)"
+    elif isinstance(error, errors.GatedRepoError):
+        why = "the repo is gated: accept its terms on the hub and set HF_TOKEN"
+    elif isinstance(error, errors.RepositoryNotFoundError):
+        why = "there is no such model repo on the hub (or it is private: set HF_TOKEN to a token that can read it)"
+    else:
+        why = f"it could not be downloaded ({type(error).__name__}: {str(error).splitlines()[0][:200]})"
+    return (f"Could not load the model {where}{why}. Set {variable} to a local model folder "
+            f"(written by `python -m pipeline train`) or 'sample', separating several with {os.pathsep!r}; "
+            "or give a hub id this machine can download.")
+
+
+def resolve_model_spec(spec: str | None, variable: str = "CHORD_SPACE_MODELS") -> str | None:
     """A model spec as :func:`pipeline.registry.load_model` takes it: a local path, or None (sample model).
 
-    Hub ids are downloaded once (``huggingface_hub.snapshot_download``, cached by the hub library).
+    A hub id (``owner/name``: a model repo holding a model folder, ``card.json`` at its top) is
+    downloaded once with ``huggingface_hub.snapshot_download`` (cached by the hub library, offline
+    from the cache with ``HF_HUB_OFFLINE=1``); its local snapshot folder then loads exactly as a
+    local folder does (:func:`pipeline.registry.load_model`; an image model's backbone through
+    ``from_pretrained`` on that folder).
+
+    Args:
+        spec: a local folder or file, a hub id, ``"sample"`` or None.
+        variable: the setting it came from, named in error messages.
 
     Raises:
-        InputError: a hub id that cannot be fetched (offline, private, missing).
+        InputError: a hub id that cannot be fetched (offline and not cached, private, missing), or a
+            repo without a model folder at its top; the message names the id and how to set the model.
     """
-    if spec in (None, "", "sample"):
+    if spec is None or spec.strip() in ("", "sample"):
         return None
+    spec = spec.strip()
     if not _looks_like_hub_id(spec):
-        return str(Path(spec).expanduser())
+        path = Path(spec).expanduser()
+        if not path.exists():
+            raise InputError(f"There is no model at {spec!r} (no such folder or file). Set {variable} to a "
+                             f"local model folder, a hub id (owner/name) or 'sample'.")
+        return str(path)
     try:
         from huggingface_hub import snapshot_download
 
-        return snapshot_download(spec)
+        folder = Path(snapshot_download(spec))
     except Exception as error:  # noqa: BLE001 - any hub failure becomes one clear message
-        raise InputError(f"Could not fetch the model {spec!r} from the Hugging Face hub ({error}). "
-                         "Set CHORD_SPACE_MODELS to a local folder, or 'sample', when offline.") from error
+        raise InputError(_hub_failure(spec, error, variable)) from error
+    if not (folder / "card.json").is_file() and not (folder / "best.pt").is_file():
+        raise InputError(
+            f"The hub repo {spec!r} holds no chord model: a model repo needs a model folder at its top "
+            "(card.json and weights, as `python -m pipeline train` writes them). A backbone such as "
+            "facebook/dinov2-small is not a chord model: train one on it with `--backbone`, upload the "
+            f"folder, and set {variable} to that repo (or to the local folder).")
+    return str(folder)
 
 
 def load_space_models(settings: SpaceSettings | None = None):
-    """The Space's :class:`pipeline.analyze.ModelSet` (loaded once per process by the registry)."""
+    """The Space's :class:`pipeline.analyze.ModelSet` (loaded once per process by the registry).
+
+    Raises:
+        InputError: a model that cannot be fetched or loaded (the message names it and the setting).
+    """
     from pipeline.registry import load_model_set
 
     settings = settings or get_space_settings()
     chord = [resolve_model_spec(spec) for spec in settings.models]
-    detector = resolve_model_spec(settings.detector) if settings.detector else None
-    return load_model_set(chord, detector=detector)
+    detector = resolve_model_spec(settings.detector, "CHORD_SPACE_DETECTOR") if settings.detector else None
+    try:
+        return load_model_set(chord, detector=detector)
+    except InputError as error:
+        raise InputError(f"{error} (Space models: CHORD_SPACE_MODELS={os.pathsep.join(settings.models)!r}"
+                         + (f", CHORD_SPACE_DETECTOR={settings.detector!r}" if settings.detector else "")
+                         + ".)") from error
 
 
 # --------------------------------------------------------------------------------------------------

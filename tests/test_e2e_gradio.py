@@ -1,8 +1,10 @@
 """The Space demo in a real browser: `gradio_app.demo` served on a free port, driven by headless Chromium.
 
-Upload a sample clip, analyse it, wait for the timeline and the annotated video, explain a frame, suggest
-a correction, play the chords and wait for the audio. Screenshots go to a temp folder and to
-/tmp/gradio-shots; any browser console error or uncaught page error fails the test.
+The Space runs a tiny landmark model and a random-weight CNN (`tests.tiny_models`), fused. Upload a sample
+clip, analyse it, wait for the timeline and the annotated video, explain a frame (the CNN's occlusion
+heatmap with its colour bar), suggest a correction, play the chords and wait for the audio. Screenshots
+go to a temp folder and to /tmp/gradio-shots; any browser console error or uncaught page error fails the
+test.
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ pytestmark = needs_chromium
 
 @pytest.fixture(scope="module")
 def space_url(tmp_path_factory):
-    """`gradio_app.demo` in its own process with a tiny landmark model; yields its URL."""
+    """`gradio_app.demo` in its own process with a tiny landmark model and CNN; yields its URL."""
     folder = tmp_path_factory.mktemp("gradio-e2e")
-    env = {**os.environ, **tiny_space_env(folder), "GRADIO_ANALYTICS_ENABLED": "False"}
+    env = {**os.environ, **tiny_space_env(folder, image=True), "GRADIO_ANALYTICS_ENABLED": "False"}
     port = free_port()
     code = ("import gradio_app; gradio_app.get_models(); "
             f"gradio_app.demo.launch(server_name='127.0.0.1', server_port={port}, quiet=True)")
@@ -61,6 +63,7 @@ def test_upload_analyse_explain_correct_and_listen_in_chromium(space_url, tmp_pa
             page.locator("#clip video").first.wait_for(timeout=30_000)
             page.locator("#analyze").click()
             expect(page.locator("#summary")).to_contain_text("frames sampled", timeout=60_000)
+            expect(page.locator("#summary")).to_contain_text("fuses both models")
             expect(page.locator("#timeline_table")).to_contain_text("mean probability")
             expect(page.locator("#timeline_table")).to_contain_text("10")
             page.locator("#annotated video").wait_for(timeout=30_000)
@@ -70,6 +73,14 @@ def test_upload_analyse_explain_correct_and_listen_in_chromium(space_url, tmp_pa
             page.get_by_role("tab", name="Explain a frame").click()
             page.locator("#explain_button").click()
             expect(page.locator("#explain_note")).to_contain_text("Frame 0", timeout=30_000)
+            # auto: the image model's occlusion heatmap, with its colour bar drawn in
+            expect(page.locator("#explain_note")).to_contain_text("Occlusion heatmap of the image model")
+            expect(page.locator("#attribution")).to_contain_text("Occlusion heatmap: ")
+            heatmap = page.locator("#attribution img")
+            heatmap.wait_for(timeout=30_000)
+            page.wait_for_function("img => img.complete && img.naturalWidth === 640 && img.naturalHeight === 360",
+                                   arg=heatmap.element_handle(), timeout=30_000)
+            _shot(page, tmp_path, "2-explain-heatmap")
             page.locator("#correct_chord input").click()
             page.get_by_role("option", name="Em", exact=True).click()
             page.locator("#correct_button").click()

@@ -1,19 +1,26 @@
 """The Space demo driven for real: `gradio_app.demo` launched on a free port, every endpoint called
 through `gradio_client` with a sample clip; bad uploads get a clear error; two clients analysing at
-once each get their own results. A tiny landmark model trained here stands in for the sample model.
+once each get their own results. Tiny models built here (`tests.tiny_models`) stand in for trained
+ones: a landmark SVM on constructed hands and a random-weight CNN, fused when both are set. Models by
+hub id are tried offline (HF_HUB_OFFLINE=1, set in conftest): one not in the cache gives a clear error.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from pipeline.landmark_model import train_landmark_model
+from pipeline.chords import VOCABULARY
 from tests.browser import free_port
-from tests.test_landmark_model import _frames
+from tests.tiny_models import tiny_cnn, tiny_landmark_model
 
 REPO = Path(__file__).resolve().parent.parent
 PROGRESSION = REPO / "sample_media" / "progression.mp4"
@@ -21,19 +28,24 @@ NO_HAND = REPO / "sample_media" / "no_hand.mp4"
 STRUM = REPO / "sample_media" / "strumming_em_d.mp4"
 
 
-def tiny_space_env(folder: Path) -> dict[str, str]:
-    """Train a tiny landmark model on constructed hands; the environment that points the Space at it."""
-    results, labels = _frames(10, seed=3)
-    model = train_landmark_model(results, labels, feature_versions=("raw63",), estimators=("svm",), folds=2,
-                                 trained_on="constructed hands (test)")
-    model_dir = model.save(folder / "tiny-model")
-    return {"CHORD_SPACE_MODELS": str(model_dir), "CHORD_STUDIO_DATA": str(folder / "labels"),
+def tiny_space_env(folder: Path, image: bool = False) -> dict[str, str]:
+    """Save the tiny models in ``folder``; the environment that points the Space at them.
+
+    Args:
+        folder: where the models, the label store and the request folders go.
+        image: set the random-weight CNN beside the landmark model (the two are fused).
+    """
+    # seed 4: on the sample clips this model answers C (seed 1 answers None, which leaves nothing to play)
+    models = [tiny_landmark_model(folder / "tiny-landmarks", seed=4)]
+    if image:
+        models.append(tiny_cnn(folder / "tiny-cnn"))
+    return {"CHORD_SPACE_MODELS": os.pathsep.join(map(str, models)), "CHORD_STUDIO_DATA": str(folder / "labels"),
             "CHORD_SPACE_TMP": str(folder / "requests"), "CHORD_SPACE_LABELS_REPO": "", "HF_TOKEN": ""}
 
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
-    """The demo running on a free port with the tiny model; yields its URL."""
+    """The demo running on a free port with the tiny landmark model; yields its URL and folder."""
     folder = tmp_path_factory.mktemp("gradio-app")
     with pytest.MonkeyPatch.context() as patch:
         for key, value in tiny_space_env(folder).items():
@@ -48,6 +60,21 @@ def app_url(tmp_path_factory):
         finally:
             gradio_app.demo.close()
             gradio_app.reset_models()
+
+
+@pytest.fixture
+def space_models(app_url, monkeypatch):
+    """Point the running Space at other models: ``space_models("a:b")`` sets CHORD_SPACE_MODELS and makes
+    the next request load them; the module's landmark model is back after the test."""
+    import gradio_app
+
+    def use(models: str) -> None:
+        monkeypatch.setenv("CHORD_SPACE_MODELS", models)
+        gradio_app.reset_models()
+
+    yield use
+    monkeypatch.undo()
+    gradio_app.reset_models()
 
 
 def _client(url: str):
@@ -156,6 +183,234 @@ def test_two_clients_at_once_get_their_own_results(app_url):
         table, summary, video, wav = results[clip]
         assert table == alone[clip] and clip.name in summary
     assert results[PROGRESSION][2] != results[STRUM][2] and results[PROGRESSION][3] != results[STRUM][3]
+
+
+def _picture(path) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.open(path).convert("RGB")).astype(np.int16)
+
+
+def _explained_time(note: str) -> float:
+    return float(re.search(r"at (\d+\.\d+) s", note).group(1))
+
+
+def _model_answers(note: str) -> dict[str, list[tuple[str, float]]]:
+    """Each model's top answers as the explain note lists them ("landmarks: C 0.80, G 0.10, ...")."""
+    answers = {}
+    for name, listed in re.findall(r"^(landmarks|image): (.+)$", note, flags=re.M):
+        answers[name] = [(c, float(p)) for c, p in (item.rsplit(" ", 1) for item in listed.split(", "))]
+    return answers
+
+
+def test_landmark_and_image_models_are_fused_and_each_explained(app_url, space_models):
+    """CHORD_SPACE_MODELS with a landmark and an image model: both run and are fused frame by frame;
+    the Explain tab draws the image model's occlusion heatmap (with its legend) or the landmark
+    model's finger attribution, for the top chord or a chosen one."""
+    from gradio_client.exceptions import AppError
+
+    from pipeline.explain import HeatmapAnnotator, explain_frame
+    from pipeline.hands import HandDetector
+    from pipeline.fusion import FusionWeights, fuse
+    from pipeline.registry import load_model
+    from pipeline.video import read_frame
+
+    url, folder = app_url
+    client = _client(url)
+    landmarks = folder / "tiny-landmarks"
+    landmark_chords = set(load_model(landmarks).classes)
+    # the landmark model alone: a clip without a hand stays undecided; a hand frame knows its 4 chords
+    _, _, alone_no_hand, summary, _ = _analyze(client, NO_HAND)
+    assert "a hand in 0 %" in summary and "decided" not in summary
+    _, _, alone, _, _ = _analyze(client, PROGRESSION)
+    _, label, _, note = client.predict(3, "(the top chord)", "auto", api_name="/explain")
+    assert {c["label"] for c in label["confidences"]} <= landmark_chords == {"A", "C", "G", "None"}
+    assert "image: " not in note
+
+    cnn = tiny_cnn(folder / "tiny-cnn")
+    space_models(os.pathsep.join([str(landmarks), str(cnn)]))
+    # frames without a hand: the image model decides them alone
+    _, _, table, summary, _ = _analyze(client, NO_HAND)
+    assert "a hand in 0 %" in summary and "a chord decided in 100 %" in summary
+    assert table["data"] and table["data"] != alone_no_hand["data"]
+    _, label, heatmap, note = client.predict(2, "(the top chord)", "auto", api_name="/explain")
+    assert set(_model_answers(note)) == {"image"} and heatmap["label"].startswith("Occlusion heatmap: ")
+    assert label["label"] == _model_answers(note)["image"][0][0]
+
+    video, _, table, summary, slider = _analyze(client, PROGRESSION)
+    assert "landmarks: constructed hands (test); image: nothing: random weights (test)." in summary
+    weights = FusionWeights.from_models(load_model(landmarks), load_model(cnn))  # from the cards' accuracy
+    share = weights.landmarks / (weights.landmarks + weights.image)
+    assert f"fuses both models' probabilities (weights from their held-out accuracy: landmarks {share:.2f}, " \
+           f"image {1 - share:.2f})" in summary
+    assert slider["maximum"] == 49 and Path(video["value"]).stat().st_size > 0
+    k = 3
+    picture, label, heatmap, note = client.predict(k, "(the top chord)", "auto", api_name="/explain")
+    answers = _model_answers(note)
+    assert set(answers) == {"landmarks", "image"}
+    # the frame's probabilities are the two models' answers fused (recomputed here from the same models)
+    time = _explained_time(note)
+    frame = read_frame(PROGRESSION, time).image
+    with HandDetector() as detector:
+        hands = detector.detect(frame)
+    by_landmarks = load_model(landmarks).predict([hands])[0]
+    cnn_model = load_model(cnn)
+    by_image = cnn_model.predict([frame])[0]
+    expected = fuse([by_landmarks, by_image], [weights.landmarks, weights.image])
+    assert by_landmarks.covered and answers["landmarks"][0][0] == by_landmarks.chord
+    assert answers["image"][0] == (by_image.chord, round(by_image.probability, 2))
+    assert label["label"] == expected.chord
+    got = {c["label"]: c["confidence"] for c in label["confidences"]}
+    assert got == pytest.approx({c: expected.probabilities[c] for c in got}, abs=1e-6)
+    assert len(got) == 5 and set(got) - landmark_chords  # the union of both models' chords
+
+    # the image model's occlusion heatmap: the frame with a heat overlay and a colour bar
+    assert heatmap["label"] == f"Occlusion heatmap: {by_image.chord}" and f"for **{by_image.chord}**" in note
+    shown = _picture(heatmap["value"])
+    assert shown.shape == frame.shape
+    assert np.abs(shown - frame).mean() > 5  # the overlay, far above the webp encoding's noise
+    attribution = explain_frame(frame, cnn_model)  # the Space's call, here: the same picture, legend and all
+    with_legend = HeatmapAnnotator().annotate(frame, attribution).astype(np.int16)
+    without = HeatmapAnnotator(legend=False).annotate(frame, attribution).astype(np.int16)
+    legend = np.abs(with_legend - without).max(axis=2) > 40
+    assert legend.sum() > 500  # the colour bar, its values and its title
+    near, far = np.abs(shown - with_legend)[legend].mean(), np.abs(shown - without)[legend].mean()
+    assert near < far / 4, (near, far)  # the legend is drawn (about 7 against 100 levels here)
+    assert np.abs(shown - with_legend).mean() < 4  # and the whole picture is that one (webp noise about 2)
+    assert "colour bar" in note
+
+    # a chosen target changes the heatmap
+    _, _, for_c, note_c = client.predict(k, "C", "auto", api_name="/explain")
+    _, _, for_g, note_g = client.predict(k, "G", "image", api_name="/explain")
+    assert for_c["label"] == "Occlusion heatmap: C" and "for **C**" in note_c
+    assert for_g["label"] == "Occlusion heatmap: G" and "for **G**" in note_g
+    assert np.abs(_picture(for_c["value"]) - _picture(for_g["value"])).mean() > 5
+    # every chord of the CNN's vocabulary is a target; the landmark model knows four
+    _, _, for_em, _ = client.predict(k, "Em", "image", api_name="/explain")
+    assert for_em["label"] == "Occlusion heatmap: Em"
+
+    # the landmark model of the same Space: its fingers' attribution
+    _, _, fingers, note = client.predict(k, "C", "landmarks", api_name="/explain")
+    assert fingers["label"] == "Finger attribution: C" and "Finger attribution** of the landmark model" in note
+    assert "choose the image model for an occlusion heatmap" in note
+    drawn = _picture(fingers["value"])
+    assert drawn.shape == frame.shape and np.abs(drawn - frame).mean() > 0.5  # the hand's points drawn
+    with pytest.raises(AppError, match=r"landmark model does not know Em: it answers A, C, G, None"):
+        client.predict(k, "Em", "landmarks", api_name="/explain")
+
+
+def test_explaining_a_model_the_space_does_not_run_is_a_clear_error(app_url):
+    from gradio_client.exceptions import AppError
+
+    url, _ = app_url
+    client = _client(url)
+    _analyze(client, PROGRESSION)
+    with pytest.raises(AppError, match="This Space runs no image model"):
+        client.predict(3, "C", "image", api_name="/explain")
+    # the model argument is optional (auto), as before it existed
+    _, _, fingers, _ = client.predict(3, "C", api_name="/explain")
+    assert fingers["label"] == "Finger attribution: C"
+
+
+NOT_CACHED = "someone/chord-model-not-cached"
+
+
+def test_a_hub_id_not_in_the_cache_is_a_clear_error_and_a_folder_in_its_slot_works(app_url, space_models):
+    """Offline (HF_HUB_OFFLINE=1), a hub id that is not cached names itself and the setting, in the app's
+    error and in the Space's start; a local model folder in the same slot of CHORD_SPACE_MODELS runs."""
+    from gradio_client.exceptions import AppError
+
+    from pipeline import space
+    from pipeline.errors import InputError
+
+    url, folder = app_url
+    client = _client(url)
+    landmarks = str(folder / "tiny-landmarks")
+    with pytest.raises(InputError) as caught:
+        space.resolve_model_spec(NOT_CACHED)
+    message = str(caught.value)
+    assert f"'{NOT_CACHED}'" in message and "not in this machine's hub cache" in message
+    assert "HF_HUB_OFFLINE=1" in message and "Set CHORD_SPACE_MODELS to a local model folder" in message
+    assert "Traceback" not in message and "local_files_only" not in message
+
+    space_models(os.pathsep.join([landmarks, NOT_CACHED]))
+    with pytest.raises(AppError, match=re.escape(NOT_CACHED)) as caught:
+        _analyze(client, PROGRESSION)
+    assert "CHORD_SPACE_MODELS" in str(caught.value) and "Traceback" not in str(caught.value)
+
+    cnn = tiny_cnn(folder / "tiny-cnn-slot", seed=4)
+    space_models(os.pathsep.join([landmarks, str(cnn)]))
+    _, _, table, summary, _ = _analyze(client, PROGRESSION)
+    assert table["data"] and "image: nothing: random weights (test)" in summary and "fuses both models" in summary
+
+    # the Space's own start: a one-line reason and exit status 2, no traceback
+    env = {**os.environ, "CHORD_SPACE_MODELS": os.pathsep.join([landmarks, NOT_CACHED]), "HF_HUB_OFFLINE": "1",
+           "GRADIO_ANALYTICS_ENABLED": "False"}
+    done = subprocess.run([sys.executable, "gradio_app.py"], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=180)
+    assert done.returncode == 2, done.stderr[-2000:]
+    reason = [line for line in done.stderr.splitlines() if line.startswith("gradio_app: ")]
+    assert len(reason) == 1 and NOT_CACHED in reason[0] and "CHORD_SPACE_MODELS" in reason[0]
+    assert "Traceback" not in done.stderr
+
+
+def _hub_cache_entry(cache: Path, repo_id: str, files: Path | None) -> Path:
+    """A model repo's snapshot in a hub cache folder, laid out as ``huggingface_hub`` writes one (refs/main
+    names the commit; snapshots/<commit>/ holds the files): a download made before going offline."""
+    import shutil
+
+    commit = "0" * 39 + "1"
+    entry = cache / f"models--{repo_id.replace('/', '--')}"
+    (entry / "refs").mkdir(parents=True)
+    (entry / "refs" / "main").write_text(commit)
+    snapshot = entry / "snapshots" / commit
+    if files is None:
+        snapshot.mkdir(parents=True)
+        (snapshot / "config.json").write_text("{}")
+    else:
+        shutil.copytree(files, snapshot)
+    return snapshot
+
+
+def test_a_cached_hub_id_loads_through_the_folder_path(app_url, space_models, tmp_path, monkeypatch):
+    """A hub id whose snapshot is in the hub cache loads offline exactly as its folder does: the registry
+    reads its card and ``from_pretrained`` its backbone (a tiny DINOv2 linear probe built here). A repo
+    without a model folder is a clear error. (Downloading itself needs a network, which tests never have.)"""
+    from gradio_client.exceptions import AppError
+    from huggingface_hub import constants
+
+    from pipeline import space
+    from pipeline.datasets import read_image_folder
+    from pipeline.errors import InputError
+    from pipeline.image_models import TransformerChordModel, train_image_model
+    from tests.test_image_models import _square_folder, _tiny_backbone
+
+    url, folder = app_url
+    backbone = _tiny_backbone(tmp_path / "tiny-dinov2", "dinov2")
+    images = read_image_folder(_square_folder(tmp_path / "squares", 4))
+    probe = tmp_path / "probe"
+    train_image_model(images, kind="image", backbone=str(backbone), mode="linear-probe", out=probe, seed=0,
+                      threads=2)
+    cache = tmp_path / "hub"
+    snapshot = _hub_cache_entry(cache, "someone/tiny-probe", probe)
+    _hub_cache_entry(cache, "someone/just-a-backbone", None)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+
+    assert space.resolve_model_spec("someone/tiny-probe") == str(snapshot)
+    with pytest.raises(InputError, match="'someone/just-a-backbone' holds no chord model"):
+        space.resolve_model_spec("someone/just-a-backbone")
+    landmarks = str(folder / "tiny-landmarks")
+    models = space.load_space_models(space.SpaceSettings(models=(landmarks, "someone/tiny-probe")))
+    assert isinstance(models.image, TransformerChordModel) and models.image.classes == ["C", "G", "None"]
+
+    space_models(os.pathsep.join([landmarks, "someone/tiny-probe"]))
+    client = _client(url)
+    _, _, table, summary, _ = _analyze(client, PROGRESSION)
+    assert table["data"] and "fuses both models" in summary
+    _, _, heatmap, _ = client.predict(3, "G", "image", api_name="/explain")
+    assert heatmap["label"] == "Occlusion heatmap: G"
+    with pytest.raises(AppError, match=r"image model does not know Em: it answers C, G, None"):
+        client.predict(3, "Em", "image", api_name="/explain")
 
 
 def test_space_settings_and_label_push(monkeypatch, tmp_path):
