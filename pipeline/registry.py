@@ -1,7 +1,10 @@
 """One place that turns a model name or folder into a loaded model, once per process.
 
 ``None`` names the sample model: a landmark model trained on the project's own synthetic renders
-(:mod:`pipeline.synthetic`), built on first use (under a minute) under ``CHORD_STUDIO_HOME/models``.
+(:mod:`pipeline.synthetic`), built on first use under ``CHORD_STUDIO_HOME/models``. The renders' hand
+landmarks ship with the code (:data:`SAMPLE_LANDMARKS`, written by :func:`write_sample_landmarks`), so
+building it is training an SVM on them, seconds, not rendering and running MediaPipe again (a minute
+or more): a Space restarts on a fresh disk, and its cold start must stay short.
 Like the real data (one player, one guitar, one camera), it is trained on fresh renders of the sample
 clips' own scenes: new poses and noise, never the clips' frames. So it recognises the sample clips
 and nothing else; for real footage, train a model on real frames (``python -m pipeline train``) and
@@ -16,12 +19,18 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
+
 from pipeline.config import get_settings
 from pipeline.errors import InputError
 from pipeline.landmark_model import LandmarkChordModel
 
 SAMPLE_MODEL = "landmarks-sample-v2"
 SAMPLE_IMAGES_PER_CHORD = 40
+SAMPLE_SEED = 1
+SAMPLE_LANDMARKS = Path(__file__).resolve().parent / "assets" / "sample_landmarks.npz"
+"""The sample model's training data: the hands MediaPipe finds in the renders, their chords, and the
+renders' dataset fingerprint."""
 
 _lock = threading.Lock()
 _loaded: dict[tuple[str, int], LandmarkChordModel] = {}
@@ -32,29 +41,78 @@ def sample_model_dir() -> Path:
     return get_settings().models_dir / SAMPLE_MODEL
 
 
+def _render_and_detect(per_chord: int, progress: Callable[[int, int], None] | None = None):
+    """Render the sample model's training set and find the hands: (results, chords, fingerprint)."""
+    from pipeline.datasets import dataset_fingerprint, extract_landmarks, read_image_folder
+    from pipeline.synthetic import make_image_folder, sample_scenes
+
+    with tempfile.TemporaryDirectory() as scratch:
+        make_image_folder(scratch, per_chord, seed=SAMPLE_SEED, scenes=sample_scenes())
+        images = read_image_folder(scratch)
+        results = extract_landmarks([image.path for image in images], progress=progress)
+        return results, [image.chord for image in images], dataset_fingerprint(images)
+
+
+def write_sample_landmarks(path: str | Path = SAMPLE_LANDMARKS, per_chord: int = SAMPLE_IMAGES_PER_CHORD) -> Path:
+    """Render the sample model's training set, find its hands and write them to ``path`` (.npz).
+
+    Stored per frame: its chord, size and number of hands; per hand its normalised landmarks,
+    handedness and score (all :func:`pipeline.datasets.extract_landmarks` keeps).
+    """
+    results, chords, fingerprint = _render_and_detect(per_chord)
+    hands = [hand for result in results for hand in result.hands]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(
+        path, chords=np.array(chords), sizes=np.array([[r.width, r.height] for r in results], np.int32),
+        counts=np.array([len(r.hands) for r in results], np.int32),
+        landmarks=np.array([h.landmarks_norm for h in hands], np.float32).reshape(-1, 21, 3),
+        handedness=np.array([h.handedness for h in hands], dtype="U5"),
+        scores=np.array([h.score for h in hands], np.float32),
+        fingerprint=np.array(fingerprint), per_chord=np.array(per_chord), seed=np.array(SAMPLE_SEED))
+    return path
+
+
+def read_sample_landmarks(path: str | Path = SAMPLE_LANDMARKS, per_chord: int = SAMPLE_IMAGES_PER_CHORD):
+    """The shipped training data as (results, chords, fingerprint); None when the file is absent or
+    was written for other settings."""
+    from pipeline.hands import Hand, HandSettings, HandsResult
+
+    path = Path(path)
+    if not path.is_file():
+        return None
+    with np.load(path) as data:
+        if int(data["per_chord"]) != per_chord or int(data["seed"]) != SAMPLE_SEED:
+            return None
+        settings, results, k = HandSettings(), [], 0
+        for (width, height), count in zip(data["sizes"], data["counts"]):
+            hands = [Hand.from_normalised(data["landmarks"][i], str(data["handedness"][i]), float(data["scores"][i]),
+                                          int(width), int(height)) for i in range(k, k + count)]
+            results.append(HandsResult.from_hands(hands, int(width), int(height), settings))
+            k += count
+        return results, [str(c) for c in data["chords"]], str(data["fingerprint"])
+
+
 def build_sample_model(folder: str | Path, per_chord: int = SAMPLE_IMAGES_PER_CHORD,
                        progress: Callable[[int, int], None] | None = None) -> LandmarkChordModel:
-    """Render a synthetic training set, train a landmark model on it and save it to ``folder``.
+    """Train the sample landmark model and save it to ``folder``.
 
-    Written to a temporary folder first and moved into place, so a reader never sees half a model
-    and two processes building it at once both end with a whole one.
+    The training data are the shipped landmarks (:func:`read_sample_landmarks`) when they match
+    ``per_chord``, else fresh renders run through MediaPipe. Written to a temporary folder first and
+    moved into place, so a reader never sees half a model and two processes building it at once both
+    end with a whole one.
     """
-    from pipeline.datasets import dataset_fingerprint, extract_landmarks, read_image_folder
     from pipeline.landmark_model import train_landmark_model
-    from pipeline.synthetic import make_image_folder, sample_scenes
 
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
+    results, chords, fingerprint = read_sample_landmarks(per_chord=per_chord) or _render_and_detect(per_chord, progress)
+    model = train_landmark_model(
+        results, chords, estimators=("svm",),
+        trained_on=f"synthetic renders of the sample clips' scenes ({per_chord} per chord, seed {SAMPLE_SEED})",
+        data_fingerprint=fingerprint, synthetic=True,
+    )
     with tempfile.TemporaryDirectory(dir=folder.parent) as scratch:
-        images_root = Path(scratch) / "images"
-        make_image_folder(images_root, per_chord, seed=1, scenes=sample_scenes())
-        images = read_image_folder(images_root)
-        results = extract_landmarks([image.path for image in images], progress=progress)
-        model = train_landmark_model(
-            results, [image.chord for image in images], estimators=("svm",),
-            trained_on=f"synthetic renders of the sample clips' scenes ({per_chord} per chord, seed 1)",
-            data_fingerprint=dataset_fingerprint(images), synthetic=True,
-        )
         staged = model.save(Path(scratch) / "model")
         try:
             staged.rename(folder)
@@ -166,6 +224,10 @@ def clear_cache() -> None:
 
 
 __all__ = [
-    "SAMPLE_MODEL", "build_sample_model", "clear_cache", "load_landmark_model", "load_model", "load_model_set",
-    "model_kind", "sample_model_dir",
+    "SAMPLE_LANDMARKS", "SAMPLE_MODEL", "build_sample_model", "clear_cache", "load_landmark_model", "load_model",
+    "load_model_set", "model_kind", "read_sample_landmarks", "sample_model_dir", "write_sample_landmarks",
 ]
+
+
+if __name__ == "__main__":  # python -m pipeline.registry: rewrite the shipped sample landmarks
+    print(f"wrote {write_sample_landmarks()}")
