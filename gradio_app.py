@@ -518,8 +518,8 @@ def build_demo() -> gr.Blocks:
                 explain_note = gr.Markdown(elem_id="explain_note")
                 gr.Markdown("### Suggest a correction")
                 with gr.Row():
-                    correct_chord = gr.Dropdown(list(VOCABULARY), label="The chord this frame really shows",
-                                                elem_id="correct_chord")
+                    correct_chord = gr.Dropdown(list(VOCABULARY), value=None,  # no silent default: "A" would be recorded
+                                                label="The chord this frame really shows", elem_id="correct_chord")
                     correct_button = gr.Button("Suggest this label", elem_id="correct_button")
                 correct_note = gr.Markdown(elem_id="correct_note")
             with gr.Tab("Listen", id="listen"):

@@ -155,6 +155,13 @@ def test_bad_uploads_and_calls_out_of_order_get_clear_errors(app_url, tmp_path):
     _analyze(client, NO_HAND)
     with pytest.raises(AppError, match="greater than maximum value 14"):  # Gradio checks the slider
         client.predict(999, "C", api_name="/suggest_correction")
+    # the correction starts empty (a default chord would be recorded by a hasty click) and is refused empty
+    import gradio_app
+
+    dropdown = next(b for b in gradio_app.demo.blocks.values() if getattr(b, "elem_id", None) == "correct_chord")
+    assert dropdown.value is None
+    with pytest.raises(AppError, match="Choose the chord"):
+        client.predict(3, None, api_name="/suggest_correction")
 
 
 def test_two_clients_at_once_get_their_own_results(app_url):
