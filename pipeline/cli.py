@@ -308,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--baseline", choices=BASELINES, help="what occluded pixels become")
     explain.add_argument("--method", choices=METHODS, help="occlusion path")
     explain.add_argument("--refine", type=float, help="adaptive: evaluate windows next to sampled ones whose drop "
-                         "is at least this share of the largest (default 0.1; 0: every window)")
+                         "is at least this share of the largest (default 0.2; 0: every window)")
     explain.add_argument("--out", required=True, help="the PNG to write")
     explain.set_defaults(run=cmd_explain)
 

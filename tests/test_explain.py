@@ -137,7 +137,7 @@ def test_adaptive_with_every_window_is_captum_and_by_default_evaluates_fewer(fra
     assert exact.settings["passes"] == exact.settings["windows"] == captum.settings["passes"] == 16 * 30
     np.testing.assert_allclose(exact.map, captum.map, atol=1e-6)
     default = explain_frame(frame, model, window=12, stride=4)
-    assert default.settings["method"] == "adaptive" and default.settings["refine"] == 0.1
+    assert default.settings["method"] == "adaptive" and default.settings["refine"] == 0.2
     assert default.settings["passes"] < 0.6 * default.settings["windows"]
     assert map_correlation(captum.map, default.map) >= 0.98
     coarse = explain_frame(frame, model, window=12, stride=4, refine=1.0)  # the lattice and its peak only
