@@ -195,7 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--end", type=float, help="clip end in seconds")
     add.add_argument("--clip", help="clip name (a folder of images: keep them together in one split)")
     add.add_argument("--chord", help="label every image of a plain folder with this chord")
-    add.add_argument("--model", help="predict with this landmark model folder, or 'sample' (default: no predictions)")
+    add.add_argument("--model", help="suggest chords with this model folder (landmarks, cnn or image), or 'sample' "
+                     "(default: no predictions)")
     add.add_argument("--skip-duplicates", action="store_true", help="skip frames already stored instead of refusing")
     add.add_argument("--workers", type=int, help="processes for hand detection")
     add.set_defaults(run=cmd_add)

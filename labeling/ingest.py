@@ -54,15 +54,18 @@ class ModelRef:
 
     @classmethod
     def load(cls, spec: str | Path | None) -> ModelRef:
-        """The model of a folder, or the sample model for ``None`` / ``"sample"`` (built on first use).
+        """The chord model of a folder (landmarks, CNN or transformers), or the sample model for
+        ``None`` / ``"sample"`` (built on first use).
 
         Raises:
-            InputError: the folder is not a landmark model.
+            InputError: no model there, or not a chord model (a fretboard detector).
         """
-        from pipeline.registry import SAMPLE_MODEL, load_landmark_model
+        from pipeline.registry import SAMPLE_MODEL, load_model, model_kind
 
         spec = None if spec in (None, "sample") else Path(spec)
-        model = load_landmark_model(spec)
+        if spec is not None and (kind := model_kind(spec)) not in ("landmarks", "image", "cnn"):
+            raise InputError(f"{spec} is a {kind} model; suggestions need a chord model (landmarks, cnn or image).")
+        model = load_model(spec)
         name = SAMPLE_MODEL if spec is None else Path(spec).resolve().name
         return cls.of(model, name)
 

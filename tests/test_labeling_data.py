@@ -132,7 +132,9 @@ def test_export_splits_by_clip_deterministically(store, tmp_path):
     assert len({next(iter(s)) for s in by_clip.values()}) >= 2
     first = export_snapshot(store, "v1", tmp_path / "a")
     second = export_snapshot(store, "v1", tmp_path / "b")
-    listing = lambda root: sorted(p.relative_to(root).as_posix() for p in root.rglob("*.png"))
+    def listing(root):
+        return sorted(p.relative_to(root).as_posix() for p in root.rglob("*.png"))
+
     assert listing(first.path) == listing(second.path) and first.counts == second.counts
     rows = list(csv.DictReader(open(export_snapshot(store, "v1", tmp_path / "v1.csv", "csv").path)))
     assert len(rows) == 48 and {r["clip"] for r in rows} == {f"take-{g}" for g in range(12)}
@@ -263,3 +265,27 @@ def test_cli_runs_the_labeling_loop_and_exits_2_on_bad_input(tmp_path, capsys):
         assert err.startswith("error: ") and reason in err and err.count("\n") == 1, (argv, err)
     with LabelStore(root) as store:
         assert store.stats().labeled == 1 and store.stats().chords == {"Em": 1}
+
+
+def test_cli_suggests_with_an_image_model_and_refuses_a_detector(tmp_path, capsys):
+    import cv2
+
+    from pipeline.image_models import load_image_model
+    from tests.tiny_models import tiny_cnn, untrained_detector
+
+    root, folder = str(tmp_path / "store"), tmp_path / "imgs"
+    folder.mkdir()
+    for i in range(2):
+        (folder / f"{i}.png").write_bytes(tiny_png(700 + i, 32))
+    cnn = tiny_cnn(tmp_path / "cnn")
+    assert main(["--store", root, "add", str(folder), "--format", "images", "--model", str(cnn)]) == 0
+    assert "predicted by cnn" in capsys.readouterr().out
+    images = [cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB) for path in sorted(folder.glob("*.png"))]
+    expected = sorted((p.chord, round(p.probability, 5)) for p in load_image_model(cnn).predict(images))
+    assert main(["--store", root, "queue", "--json"]) == 0
+    queue = json.loads(capsys.readouterr().out)
+    suggested = sorted((chord, round(p, 5)) for item in queue for chord, p in item["predicted"].items())
+    assert suggested == expected, (suggested, expected)
+    detector = untrained_detector(tmp_path / "det")
+    assert main(["--store", root, "add", str(folder), "--model", str(detector)]) == 2
+    assert "suggestions need a chord model" in capsys.readouterr().err
