@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.chords import VOCABULARY
 from tests.browser import free_port
 from tests.tiny_models import tiny_cnn, tiny_landmark_model
 

@@ -24,8 +24,8 @@ def test_core_packages_never_import_ui_frameworks(package):
 
 
 def test_runtime_requirements_are_pinned():
-    lines = [l.split("#")[0].strip() for l in (REPO / "requirements.txt").read_text().splitlines()]
-    specs = [l for l in lines if l]
+    lines = [line.split("#")[0].strip() for line in (REPO / "requirements.txt").read_text().splitlines()]
+    specs = [line for line in lines if line]
     assert specs and all(re.fullmatch(r"[A-Za-z0-9_.\-]+==[A-Za-z0-9_.]+", s) for s in specs), specs
     pins = dict(s.split("==") for s in specs)
     assert pins["torch"] == "2.14.1" and pins["torchvision"] == "0.29.1" and pins["mediapipe"] == "0.10.21"
