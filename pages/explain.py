@@ -115,8 +115,13 @@ elif st.toggle("Show the occlusion heatmap", value=True, key="explain_heatmap",
             region = settings.get("region", "frame")
             where = "" if region == "frame" else f", on the {region} region it saw"
             size = "x".join(map(str, settings.get("window", []))) or "?"
+            passes = settings.get("passes", "?")
+            if settings.get("windows", passes) != passes:  # coarse to fine: the rest interpolated
+                passes = f"{passes} of {settings['windows']} windows evaluated"
+            else:
+                passes = f"{passes} passes"
             return (f"{name}: occlusion heatmap of p({attribution.target}) = {attribution.probability:.3f}"
-                    f"{where} (window {size} px, {settings.get('passes', '?')} passes, {attribution.seconds:.2f} s)")
+                    f"{where} (window {size} px, {passes}, {attribution.seconds:.2f} s)")
 
         names = list(attributions)
         if len(names) == 2:
