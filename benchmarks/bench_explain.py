@@ -24,7 +24,10 @@ Methods: ``plain`` (Captum, one copy per pass, full frame), ``batched`` (Captum 
 once), ``tokens`` (Captum over patches, ViT), ``adaptive`` with ``refine=0`` (every window, computed
 directly: Captum's numbers), and the default (``adaptive``, refine 0.1).
 
-Run: ``python -m benchmarks.bench_explain [--frames 5] [--model CNN_FOLDER] [--threads 2] [--full]``
+``--vit FOLDER`` adds a trained transformers model (e.g. a small DINOv2 fine-tuned from scratch on the
+real frames), run exactly on the same frames.
+
+Run: ``python -m benchmarks.bench_explain [--frames 5] [--model CNN_FOLDER] [--vit FOLDER] [--threads 2] [--full]``
 (about 3 minutes on two idle cores with training; more on busy cores).
 """
 
@@ -153,6 +156,8 @@ def main(argv: list[str] | None = None) -> list[list]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=5, help="real val frames (different chords)")
     parser.add_argument("--model", help="a trained CNN folder (default: train one on the real train split)")
+    parser.add_argument("--vit", help="also a trained transformers model folder (python -m pipeline train --kind image "
+                        "--mode fine-tune ...), on the same frames")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--full", action="store_true", help="run plain Captum over the ViT at the seed's settings")
     args = parser.parse_args(argv)
@@ -167,6 +172,14 @@ def main(argv: list[str] | None = None) -> list[list]:
         ("default (adaptive)", {}),
         ("adaptive, lattice only", {"method": "adaptive", "refine": 1.0, **seed}),
     ])
+    if args.vit:
+        from pipeline.image_models import load_image_model
+
+        rows += _rows(f"ViT {args.vit.rstrip('/').split('/')[-1]} (trained)", load_image_model(args.vit), frames, [
+            ("tokens", {"method": "tokens", **seed}),
+            ("adaptive, every window", {"method": "adaptive", "refine": 0.0, **seed}),
+            ("default (adaptive)", {}),
+        ])
     rows += _rows("DINOv2-S size (random)", _vit(), frames[:1], [
         ("tokens", {"method": "tokens", **seed}),
         ("adaptive, every window", {"method": "adaptive", "refine": 0.0, **seed}),
