@@ -237,7 +237,7 @@ def analyze(video: str | None, fps: float, progress=gr.Progress()):
         raise _fail(error) from error
 
     truth = ground_truth(sample) if sample else None
-    hands = sum(f.hands.fretting is not None for f in analysis.frames) / max(len(analysis.frames), 1)
+    hands = analysis.hand_share if analysis.frames else 0.0
     decided = (f", a chord decided in {100 * analysis.coverage:.0f} %" if models.image is not None
                and analysis.frames else "")
     lines = [f"**{source.name}**: {len(analysis.frames)} frames sampled at {float(fps or settings.fps):g} per "
@@ -347,29 +347,21 @@ def _attribution(image, frame, target: str | None, models, which: str):
     Raises:
         gr.Error: ``target`` is not one of the explained model's chords.
     """
-    import importlib.util
+    from pipeline import explain as explaining
+    from pipeline.studio import explain_image_frame
 
     model = getattr(models, which)
     if target is not None and target not in model.classes:
         raise gr.Error(f"The {'image' if which == 'image' else 'landmark'} model does not know {target}: it answers "
                        f"{', '.join(model.classes)}. Choose one of those, or (the top chord).",
                        title="Not one of this model's chords")
-    if importlib.util.find_spec("pipeline.explain") is None:
-        return None, "Attribution: not available", (
-            "**Attribution:** not available in this installation (it comes with `pipeline.explain`). "
-            "The probabilities are what the model can show here.")
     try:
-        from pipeline import explain as explaining
-
         if which == "image":
-            from pipeline.regions import crop_region
-
-            seen = crop_region(image, frame.region) if frame.region is not None else image
-            result = explaining.explain_frame(seen, models.image, target=target)
-            picture = explaining.HeatmapAnnotator().annotate(seen, result)
+            result = explain_image_frame(image, frame, models.image, target)
+            picture = explaining.HeatmapAnnotator().annotate(image, result)
             return picture, f"Occlusion heatmap: {result.target}", (
                 f"**Occlusion heatmap** of the image model for **{result.target}** (p {result.probability:.2f}"
-                f"{'' if frame.region is None else ', on the region it saw'}): warm regions are where covering "
+                f"{'' if result.settings['region'] == 'frame' else ', on the region it saw'}): warm regions are where covering "
                 f"the frame lowers that chord's probability most; the colour bar on the right gives the drop "
                 f"({result.seconds:.1f} s).")
         hand = frame.hands.fretting
@@ -392,9 +384,6 @@ def _attribution(image, frame, target: str | None, models, which: str):
             f"**{result.decisive}**. {aside}")
     except InputError as error:
         raise _fail(error) from error
-    except (ImportError, AttributeError, TypeError) as error:  # an explain module of another shape
-        log.warning("pipeline.explain is not usable here: %s", error)
-        return None, "Attribution: not available", f"**Attribution:** not available ({error})."
 
 
 def listen(state: Session | None, pattern: str, guitar: str, bpm: float | None, mix: float,

@@ -94,7 +94,7 @@ n = len(analysis.frames)
 cols = st.columns(6 if choice.detector else 5)
 cols[0].metric("Length", f"{analysis.clip.duration:.1f} s" if not analysis.clip.is_image else "still")
 cols[1].metric("Frames sampled", n)
-cols[2].metric("Frames with a hand", f"{100 * sum(f.hands.fretting is not None for f in analysis.frames) / n:.0f} %")
+cols[2].metric("Frames with a hand", f"{100 * analysis.hand_share:.0f} %")
 cols[3].metric("Chord segments", len(analysis.timeline.segments))
 if truth is not None:
     score = score_timeline(analysis.timeline, truth)

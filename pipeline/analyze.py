@@ -130,6 +130,11 @@ class Analysis:
         return replace(self, frames=frames, timeline=timeline)
 
     @property
+    def hand_share(self) -> float:
+        """Share of sampled frames with a fretting hand (nan for no frames)."""
+        return sum(f.hands.fretting is not None for f in self.frames) / len(self.frames) if self.frames else float("nan")
+
+    @property
     def coverage(self) -> float:
         """Share of sampled frames where the model could decide (nan for no frames)."""
         return sum(f.prediction.covered for f in self.frames) / len(self.frames) if self.frames else float("nan")
@@ -291,9 +296,8 @@ def predict_image_files(
     Returns:
         (fused prediction per image, each model's predictions by name).
     """
-    import cv2
-
     from pipeline.datasets import extract_landmarks
+    from pipeline.image_models import read_rgb
     from pipeline.regions import classifier_region, crop_region
 
     models = models if isinstance(models, ModelSet) else ModelSet(landmarks=models)
@@ -307,7 +311,7 @@ def predict_image_files(
         for start in range(0, len(paths), 32):
             batch = []
             for k in range(start, min(start + 32, len(paths))):
-                image = cv2.cvtColor(cv2.imread(str(paths[k])), cv2.COLOR_BGR2RGB)
+                image = read_rgb(paths[k])
                 if wants_region:
                     fretboard = models.detector.detect(image) if models.detector is not None else None
                     image = crop_region(image, classifier_region(image.shape, fretboard, hands[k]))
@@ -319,34 +323,20 @@ def predict_image_files(
 
 
 def write_annotated_video(analysis: Analysis, clip: str | Path, out: str | Path) -> Path:
-    """Write the sampled frames with the fretboard box, hand landmarks and chord drawn on them.
-
-    Re-reads the clip at the analysis's sampling (streaming, one frame at a time) and writes an
-    H.264 MP4 at that rate.
+    """Write the sampled frames with the fretboard box, hand landmarks and chord drawn on them, as the
+    apps draw them (:func:`pipeline.studio.write_annotated_video`: streaming, one MP4 frame per
+    sampled frame).
 
     Args:
         analysis: the result of :func:`analyze_clip` on ``clip``.
-        clip: the clip analysed.
+        clip: the clip analysed (it must be the analysis's own).
         out: the MP4 to write.
 
     Returns:
         The path written.
     """
-    from pipeline.annotate import BoxAnnotator, ChordLabelAnnotator, HandAnnotator
-    from pipeline.video import write_video
+    from pipeline.studio import write_annotated_video as write
 
-    boxes, hands, label = BoxAnnotator(best_only=True), HandAnnotator(), ChordLabelAnnotator()
-    by_index = {f.index: f for f in analysis.frames}
-    start = analysis.frames[0].time if analysis.frames else None
-
-    def drawn():
-        for frame in iter_frames(clip, fps=analysis.fps, start=start, end=analysis.end):
-            result = by_index.get(frame.index)
-            if result is None:
-                continue
-            image = boxes.annotate(frame.image, result.fretboard)
-            image = hands.annotate(image, result.hands)
-            yield label.annotate(image, (result.chord, result.prediction.probabilities.get(result.chord, 0.0)))
-
-    rate = analysis.fps or analysis.clip.fps or 1.0
-    return write_video(out, drawn(), fps=min(rate, analysis.clip.fps or rate))
+    if Path(clip).resolve() != Path(analysis.clip.path).resolve():
+        raise InputError(f"{Path(clip).name} is not the clip this analysis read ({Path(analysis.clip.path).name}).")
+    return write(analysis, out)

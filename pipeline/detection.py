@@ -261,17 +261,6 @@ class FretboardDetector:
             )
         return FretboardDetections.from_ultralytics(results[0])
 
-    def detect_batch(self, images: list[np.ndarray]) -> list[FretboardDetections]:
-        """:meth:`detect` for several frames in one forward pass (RGB uint8 each)."""
-        if not images:
-            return []
-        bgr = [np.ascontiguousarray(np.asarray(image)[:, :, ::-1]) for image in images]
-        with self._lock:
-            results = self._load().predict(
-                bgr, conf=self.conf, imgsz=self.imgsz, device=self.device, max_det=self.max_det, verbose=False
-            )
-        return [FretboardDetections.from_ultralytics(r) for r in results]
-
 
 _detectors: dict[tuple, FretboardDetector] = {}
 _detectors_lock = threading.Lock()

@@ -187,6 +187,14 @@ def load_landmark_model(spec: str | Path | None = None) -> LandmarkChordModel:
     return model
 
 
+def chord_model_slot(model) -> str | None:
+    """Which slot of a :class:`pipeline.analyze.ModelSet` a loaded model fills: "landmarks", "image"
+    (anything with image embeddings: the CNN, a transformers model), or None (not a chord model)."""
+    if isinstance(model, LandmarkChordModel):
+        return "landmarks"
+    return "image" if hasattr(model, "embed") else None
+
+
 def load_model_set(chord_models: Sequence[str | Path | None] = (None,), detector: str | Path | None = None,
                    weights=None):
     """The models of an analysis: chord model folders (landmarks and / or image), and a detector.
@@ -206,7 +214,7 @@ def load_model_set(chord_models: Sequence[str | Path | None] = (None,), detector
     chosen: dict[str, object] = {}
     for spec in chord_models:
         model = load_model(spec)
-        slot = "landmarks" if isinstance(model, LandmarkChordModel) else "image" if hasattr(model, "embed") else None
+        slot = chord_model_slot(model)
         if slot is None:
             raise InputError(f"{spec} is not a chord model (pass detectors with --detector).")
         if slot in chosen:
@@ -217,14 +225,8 @@ def load_model_set(chord_models: Sequence[str | Path | None] = (None,), detector
                     weights=weights or FusionWeights.from_models(chosen.get("landmarks"), chosen.get("image")))
 
 
-def clear_cache() -> None:
-    """Forget loaded models (tests; after deleting a model folder)."""
-    with _lock:
-        _loaded.clear()
-
-
 __all__ = [
-    "SAMPLE_LANDMARKS", "SAMPLE_MODEL", "build_sample_model", "clear_cache", "load_landmark_model", "load_model",
+    "SAMPLE_LANDMARKS", "SAMPLE_MODEL", "build_sample_model", "chord_model_slot", "load_landmark_model", "load_model",
     "load_model_set", "model_kind", "read_sample_landmarks", "sample_model_dir", "write_sample_landmarks",
 ]
 

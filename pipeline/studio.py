@@ -695,14 +695,14 @@ def evaluate_models(models: Sequence[tuple[str, object]], frames: LabeledFrames)
     from pipeline.analyze import ModelSet, predict_image_files
     from pipeline.evaluation import evaluate_predictions
     from pipeline.fusion import FusionWeights, fuse_frames
-    from pipeline.landmark_model import LandmarkChordModel
+    from pipeline.registry import chord_model_slot
 
     def score(predictions) -> EvaluationReport:
         return evaluate_predictions(frames.truth, [p.chord for p in predictions], [p.covered for p in predictions])
 
     answers: dict[str, tuple[str, object, list]] = {}
     for name, model in models:
-        slot = "landmarks" if isinstance(model, LandmarkChordModel) else "image" if hasattr(model, "embed") else None
+        slot = chord_model_slot(model)
         if slot is None:
             raise InputError(f"{name} is not a chord model (a landmark or an image model).")
         answers[name] = (slot, model, predict_image_files(ModelSet(**{slot: model}), frames.paths, workers=1)[0])

@@ -232,7 +232,7 @@ def test_sample_media_match_the_generator():
 
 def test_mediapipe_finds_rendered_hands():
     """The point of the shading: MediaPipe's palm detector must fire on rendered fretting hands."""
-    hands = pytest.importorskip("pipeline.hands")
+    from pipeline import hands
     rng = np.random.default_rng(2024)
     found, errors = 0, []
     with hands.HandDetector() as detector:
