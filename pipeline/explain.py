@@ -19,16 +19,20 @@ One entry point, :func:`explain_frame`, with five methods that compute the same 
   embedding is a function of its own pixels only and position embeddings are added after it, so this is
   exactly pixel occlusion of patch-aligned windows; window and stride are rounded to whole patches, and
   Captum's Occlusion runs over the (patch rows x patch columns) mask, one pass per patch group.
-* ``"adaptive"``: the windows of ``batched`` (or, on a ViT / DINOv2, of ``tokens``), evaluated coarse to
-  fine. Each window's drop is computed directly (a window is a rectangle, and resizing is separable, so
-  its resized mask is the outer product of two precomputed resized 1-D masks: no resize per pass).
-  Every other window position along each axis is evaluated first; then every window next to a sampled
-  one whose drop is at least ``refine`` times the largest sampled drop; the windows left, all in quiet
-  parts of the frame, take the bilinear interpolation of the sampled ones. The map is then made as
-  Captum makes it, each pixel the mean drop over the windows that cover it. ``refine=0`` evaluates every
-  window (Captum's numbers); the default 0.2 evaluates 35 to 45 % of them on real frames, where the
-  evidence sits around the hand (map correlation with plain Captum 0.99 and more: the windows left
-  out change the map by less than a fifth of its peak; see ``benchmarks/bench_explain.py``).
+* ``"adaptive"``: the windows of ``batched`` (on every model, ViT / DINOv2 too: the windows plain
+  Captum slides), evaluated coarse to fine. Each window's drop is computed directly (a window is a
+  rectangle, and resizing is separable, so its resized mask is the outer product of two precomputed
+  resized 1-D masks: no resize per pass). First the windows that tile the frame (every third position
+  along each axis for a window three strides wide: each pixel under exactly one of them); then, round
+  after round, every window next to an evaluated one whose drop is at least ``refine`` of the largest
+  so far, so the evaluation grows from each peak along the evidence as far as it reaches. Drops are
+  compared in log-odds: a confident model's probability hides a window that covers half of a deciding
+  finger (its probability drop a tenth of the whole finger's, its log-odds drop half). The windows
+  never reached, all in quiet parts of the frame, take the bilinear interpolation of the tiling. The
+  map is then made as Captum makes it, each pixel the mean drop over the windows that cover it.
+  ``refine=0`` evaluates every window (Captum's numbers); the default 0.3 evaluates about a quarter to
+  a third of them on real frames, where the evidence sits around the hand (map correlation with plain
+  Captum 0.97 and more on a DINOv2 and a CNN trained here; see ``benchmarks/bench_explain.py``).
 * ``"auto"``: ``adaptive``.
 
 Window and stride are in FRAME pixels, an int (square) or (height, width); ``None`` gives the defaults,
@@ -64,9 +68,9 @@ DEFAULT_WINDOW_FRACTION = 1 / 6
 """Default window: a square this share of the frame's shorter side (the seed's 60 px on 360)."""
 DEFAULT_STRIDE_FRACTION = 1 / 3
 """Default stride: this share of the window (the seed's 20 px for 60)."""
-DEFAULT_REFINE = 0.2
-"""``adaptive``: windows next to a sampled window whose drop is at least this share of the largest
-sampled drop are evaluated too (0: every window)."""
+DEFAULT_REFINE = 0.3
+"""``adaptive``: windows next to an evaluated window whose log-odds drop is at least this share of the
+largest so far are evaluated too (0: every window)."""
 
 Image = np.ndarray
 
@@ -330,8 +334,8 @@ def explain_frame(
         method: "auto", "plain", "batched", "tokens" or "adaptive" (see the module's docstring).
         batch_size: occluded copies per forward pass (``perturbations_per_eval``) for the fast methods.
         threads: torch intra-op threads for the call (None: torch's setting).
-        refine: for "adaptive", windows next to a sampled window whose drop is at least this share of
-            the largest sampled drop are evaluated, the rest interpolated; 0 evaluates every window.
+        refine: for "adaptive", windows next to an evaluated window whose log-odds drop is at least this
+            share of the largest so far are evaluated, the rest interpolated; 0 evaluates every window.
 
     Returns:
         An :class:`Attribution` whose ``map`` is (H, W) float32.
@@ -397,8 +401,8 @@ def explain_frame(
                 heatmap, used = _occlude_pixels(x, base, probabilities, mean, std, index, window, stride,
                                                 (height, width), batch_size)
             elif method == "adaptive":
-                heatmap, used = _occlude_adaptive(model, x, base, probabilities, mean, std, index, float(p[index]),
-                                                  window, stride, (height, width), embedder, batch_size, refine)
+                heatmap, used = _occlude_adaptive(x, base, probabilities, mean, std, index, float(p[index]), window,
+                                                  stride, (height, width), batch_size, refine)
             else:
                 heatmap, used = _occlude_tokens(model, x, base, probabilities, mean, std, index, window, stride,
                                                 (height, width), embedder, batch_size)
@@ -537,40 +541,56 @@ def _resized_window_masks(length: int, size: int, window: int, stride: int):
     return _resize(masks, (size, 2))[:, 0, :, 0].contiguous()
 
 
-def _lattice(n: int) -> np.ndarray:
-    """Every other index of ``range(n)``, and the last one (so interpolation reaches the edge)."""
-    return np.unique(np.r_[np.arange(0, n, 2), n - 1])
+def _lattice(n: int, step: int) -> np.ndarray:
+    """Every ``step``-th index of ``range(n)``, and the last one (so interpolation reaches the edge)."""
+    return np.unique(np.r_[np.arange(0, n, max(1, step)), n - 1])
 
 
-def coarse_to_fine(evaluate, shape: tuple[int, int], refine: float) -> tuple[np.ndarray, int]:
+def _interpolate(values: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Bilinear interpolation over the whole grid of the values at (rows x cols)."""
+    lattice = values[np.ix_(rows, cols)]
+    along = np.stack([np.interp(np.arange(values.shape[1]), cols, row) for row in lattice])
+    return np.stack([np.interp(np.arange(values.shape[0]), rows, column) for column in along.T], axis=1)
+
+
+def coarse_to_fine(evaluate, shape: tuple[int, int], refine: float, step: tuple[int, int] = (2, 2),
+                   strength=np.abs) -> tuple[np.ndarray, int]:
     """Values on a (rows, columns) grid of window positions, most of them evaluated only where it matters.
+
+    First every ``step``-th position along each axis (for windows ``step`` strides wide these tile the
+    frame: every pixel is under one of them). Then, over and over until nothing is added, every position
+    next to (within one step of) an evaluated position whose strength is at least ``refine`` times the
+    largest strength evaluated so far: the evaluation grows from each peak of the lattice along the
+    evidence, however far it extends. Positions never reached take the bilinear interpolation of the
+    lattice.
 
     Args:
         evaluate: list of (row, column) positions -> their values (a sequence of floats).
         shape: the grid's shape.
-        refine: positions next to (within one step of) a sampled position whose absolute value is at
-            least this share of the largest sampled one are evaluated; 0 evaluates every position.
+        refine: 0 evaluates every position; 1 only grows along the largest values.
+        step: the lattice's step along rows and columns.
+        strength: values (array) -> how strong they are (array, >= 0); the absolute value by default.
 
     Returns:
-        (grid, evaluated): the values, evaluated or interpolated bilinearly from the every-other-position
-        lattice, and how many positions were evaluated.
+        (grid, evaluated): the values, evaluated or interpolated, and how many positions were evaluated.
     """
-    rows, cols = _lattice(shape[0]), _lattice(shape[1])
+    rows, cols = _lattice(shape[0], step[0]), _lattice(shape[1], step[1])
     values = np.full(shape, np.nan)
-    sampled = [(int(i), int(j)) for i in rows for j in cols]
-    values[tuple(np.array(sampled).T)] = evaluate(sampled)
-    lattice = values[np.ix_(rows, cols)]
-    along = np.stack([np.interp(np.arange(shape[1]), cols, row) for row in lattice])
-    estimate = np.stack([np.interp(np.arange(shape[0]), rows, column) for column in along.T], axis=1)
-    strongest = float(np.abs(lattice).max())
-    todo = set()
-    for a, b in zip(*np.nonzero(np.abs(lattice) >= refine * strongest)):
-        i, j = int(rows[a]), int(cols[b])
-        todo.update((r, c) for r in range(max(0, i - 1), min(shape[0], i + 2))
-                    for c in range(max(0, j - 1), min(shape[1], j + 2)) if np.isnan(values[r, c]))
-    if todo:
-        todo = sorted(todo)
-        values[tuple(np.array(todo).T)] = evaluate(todo)
+    frontier = [(int(i), int(j)) for i in rows for j in cols]
+    values[tuple(np.array(frontier).T)] = evaluate(frontier)
+    estimate = _interpolate(values, rows, cols)
+    largest = 0.0
+    while frontier:
+        found = np.asarray(strength(values[tuple(np.array(frontier).T)]), float)
+        largest = max(largest, float(found.max()))
+        grow = set()
+        for (i, j), s in zip(frontier, found):
+            if s >= refine * largest:
+                grow.update((r, c) for r in range(max(0, i - 1), min(shape[0], i + 2))
+                            for c in range(max(0, j - 1), min(shape[1], j + 2)) if np.isnan(values[r, c]))
+        frontier = sorted(grow)
+        if frontier:
+            values[tuple(np.array(frontier).T)] = evaluate(frontier)
     evaluated = ~np.isnan(values)
     return np.where(evaluated, values, estimate), int(evaluated.sum())
 
@@ -587,70 +607,43 @@ def _mean_over_windows(drops: np.ndarray, shape: tuple[int, int], window, stride
     return total / np.maximum(count, 1)
 
 
-def _occlude_adaptive(model, x, base, probabilities, mean, std, index, probability, window, stride, frame,
-                      embedder, batch_size, refine):
-    """Occlusion evaluated coarse to fine (module docstring): pixel windows in frame coordinates, or
-    patch windows on a ViT / DINOv2, each window's drop computed directly without Captum's bookkeeping."""
+def _log_odds(p):
+    p = np.clip(np.asarray(p, float), 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+def _occlude_adaptive(x, base, probabilities, mean, std, index, probability, window, stride, frame, batch_size,
+                      refine):
+    """Occlusion evaluated coarse to fine (module docstring): Captum's windows in frame coordinates, each
+    window's drop computed directly from its resized mask, without Captum's bookkeeping."""
     import torch
 
     from pipeline.image_models import _normalise
 
     size = tuple(x.shape[-2:])
     x_norm = _normalise(x, mean, std)
-    if embedder is None:
-        difference = _normalise(base, mean, std) - x_norm  # occluded = x + (base - x) * mask
-        row_masks = _resized_window_masks(frame[0], size[0], window[0], stride[0])
-        col_masks = _resized_window_masks(frame[1], size[1], window[1], stride[1])
-        grid_shape = (len(row_masks), len(col_masks))
-
-        def run(positions):
-            i, j = torch.tensor(positions).T
-            masks = row_masks[i][:, :, None] * col_masks[j][:, None, :]
-            return probabilities(x_norm + difference * masks[:, None])[:, index]
-
-        units = {"units": "frame pixels (window masks resized to the input)"}
-    else:
-        module, (ph, pw) = embedder
-        rows, cols = size[0] // ph, size[1] // pw
-        if rows < 1 or cols < 1:
-            raise InputError(f"The model's input {size[0]}x{size[1]} is smaller than one {ph}x{pw} patch.")
-        window_p, stride_p = _patch_geometry(window, stride, frame, size, (ph, pw), (rows, cols))
-        grid_shape = (_positions(rows, window_p[0], stride_p[0]), _positions(cols, window_p[1], stride_p[1]))
-        base_tokens = module(_normalise(base, mean, std))
-        state: dict = {}
-
-        def hook(_module, _inputs, output):
-            keep = state["keep"].to(output.dtype).unsqueeze(-1)
-            return output * keep + base_tokens * (1 - keep)
-
-        def run(positions):
-            keep = torch.ones(len(positions), rows, cols)
-            for n, (i, j) in enumerate(positions):
-                keep[n, i * stride_p[0]:i * stride_p[0] + window_p[0], j * stride_p[1]:j * stride_p[1] + window_p[1]] = 0
-            state["keep"] = keep.reshape(len(positions), rows * cols)
-            return probabilities(x_norm.expand(len(positions), -1, -1, -1))[:, index]
-
-        units = {"units": "patches", "window_used": list(window_p), "stride_used": list(stride_p),
-                 "patch_size": [ph, pw], "patch_grid": [rows, cols]}
+    difference = _normalise(base, mean, std) - x_norm  # occluded = x + (base - x) * mask
+    row_masks = _resized_window_masks(frame[0], size[0], window[0], stride[0])
+    col_masks = _resized_window_masks(frame[1], size[1], window[1], stride[1])
+    grid_shape = (len(row_masks), len(col_masks))
 
     def evaluate(positions):
         drops = []
         for k in range(0, len(positions), batch_size):
-            drops.append(probability - run(positions[k:k + batch_size]).float().numpy())
+            i, j = torch.tensor(positions[k:k + batch_size]).T
+            masks = row_masks[i][:, :, None] * col_masks[j][:, None, :]
+            drops.append(probability - probabilities(x_norm + difference * masks[:, None])[:, index].float().numpy())
         return np.concatenate(drops)
 
-    handle = embedder[0].register_forward_hook(hook) if embedder is not None else None
-    try:
-        with torch.inference_mode():
-            drops, evaluated = coarse_to_fine(evaluate, grid_shape, refine)
-    finally:
-        if handle is not None:
-            handle.remove()
-    if embedder is None:
-        heatmap = _mean_over_windows(drops, frame, window, stride)
-    else:
-        heatmap = _patches_to_frame(_mean_over_windows(drops, (rows, cols), window_p, stride_p), (ph, pw), size, frame)
-    return heatmap, {**units, "passes": evaluated, "windows": int(np.prod(grid_shape)), "refine": refine,
+    def strength(drops):  # in log-odds, which a confident model's probability squashes
+        return np.abs(_log_odds(probability) - _log_odds(probability - drops))
+
+    lattice_step = (max(1, window[0] // stride[0]), max(1, window[1] // stride[1]))
+    with torch.inference_mode():
+        drops, evaluated = coarse_to_fine(evaluate, grid_shape, refine, lattice_step, strength)
+    heatmap = _mean_over_windows(drops, frame, window, stride)
+    return heatmap, {"units": "frame pixels (window masks resized to the input)", "passes": evaluated,
+                     "windows": int(np.prod(grid_shape)), "refine": refine, "lattice_step": list(lattice_step),
                      "perturbations_per_eval": batch_size}
 
 

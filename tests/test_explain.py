@@ -13,6 +13,7 @@ import torch
 
 from pipeline.errors import InputError
 from pipeline.explain import (
+    DEFAULT_REFINE,
     FingerAnnotator,
     HeatmapAnnotator,
     explain_frame,
@@ -120,13 +121,14 @@ def test_the_token_path_agrees_with_plain_captum_on_a_vit(tiny_vit):
     assert tokens.settings["passes"] == 16 and tokens.target == plain.target
     assert map_correlation(plain.map, tokens.map) >= 0.95
     assert map_correlation(plain.map, batched.map) >= 0.95
-    # coarse to fine over patches: every window evaluated gives the token path's numbers
+    # the default slides plain Captum's windows on a ViT too (not patches): every window gives batched's numbers
     exact = explain_frame(image, tiny_vit, window=28, stride=14, method="adaptive", refine=0)
-    captum = explain_frame(image, tiny_vit, window=28, stride=14, method="tokens")
-    assert exact.settings["units"] == "patches" and exact.settings["passes"] == exact.settings["windows"] == 16
+    captum = explain_frame(image, tiny_vit, window=28, stride=14, method="batched")
+    assert exact.settings["units"].startswith("frame pixels")
+    assert exact.settings["passes"] == exact.settings["windows"] == captum.settings["passes"] == 49
     np.testing.assert_allclose(exact.map, captum.map, atol=1e-6)
-    auto = explain_frame(image, tiny_vit)  # the defaults go coarse to fine, over patches on a ViT
-    assert auto.settings["method"] == "adaptive" and auto.settings["units"] == "patches"
+    auto = explain_frame(image, tiny_vit)
+    assert auto.settings["method"] == "adaptive" and auto.settings["units"].startswith("frame pixels")
     assert auto.map.shape == (112, 112)
 
 
@@ -137,10 +139,11 @@ def test_adaptive_with_every_window_is_captum_and_by_default_evaluates_fewer(fra
     assert exact.settings["passes"] == exact.settings["windows"] == captum.settings["passes"] == 16 * 30
     np.testing.assert_allclose(exact.map, captum.map, atol=1e-6)
     default = explain_frame(frame, model, window=12, stride=4)
-    assert default.settings["method"] == "adaptive" and default.settings["refine"] == 0.2
+    assert default.settings["method"] == "adaptive" and default.settings["refine"] == DEFAULT_REFINE
+    assert default.settings["lattice_step"] == [3, 3]  # 12 px windows every 4 px: every third one tiles
     assert default.settings["passes"] < 0.6 * default.settings["windows"]
     assert map_correlation(captum.map, default.map) >= 0.98
-    coarse = explain_frame(frame, model, window=12, stride=4, refine=1.0)  # the lattice and its peak only
+    coarse = explain_frame(frame, model, window=12, stride=4, refine=1.0)  # the tiling, grown along the peak only
     assert coarse.settings["passes"] < default.settings["passes"]
 
 
@@ -170,6 +173,29 @@ def test_coarse_to_fine_interpolates_quiet_windows_and_evaluates_around_the_peak
     np.testing.assert_allclose(grid, truth, atol=1e-12)  # refined where it matters, the ramp elsewhere
     full, n = coarse_to_fine(evaluate, truth.shape, refine=0.0)
     assert n == truth.size and np.array_equal(full, truth)
+
+
+def test_coarse_to_fine_grows_along_the_evidence_from_a_tiling_lattice():
+    from pipeline.explain import coarse_to_fine
+
+    truth = np.zeros((10, 19))
+    truth[6, 3:16] = np.linspace(1.0, 0.5, 13)  # a ridge between lattice rows 3 and 6, seen at one end
+    asked = []
+
+    def evaluate(positions):
+        asked.extend(positions)
+        return [truth[i, j] for i, j in positions]
+
+    grid, evaluated = coarse_to_fine(evaluate, truth.shape, refine=0.3, step=(3, 3))
+    lattice = {(i, j) for i in (0, 3, 6, 9) for j in (0, 3, 6, 9, 12, 15, 18)}
+    assert lattice <= set(asked) and evaluated == len(set(asked)) < truth.size
+    assert {(6, j) for j in range(3, 16)} <= set(asked)  # followed to its far end, one step at a time
+    np.testing.assert_allclose(grid[5:8, 2:17], truth[5:8, 2:17])  # the ridge and its sides, evaluated
+    assert (1, 1) not in asked and (7, 10) in asked and (8, 10) not in asked  # one step beside the ridge, no more
+    # strength decides, not the raw value: a strength that ignores the ridge leaves the lattice alone
+    asked.clear()
+    coarse_to_fine(evaluate, truth.shape, refine=0.3, step=(3, 3), strength=lambda v: np.ones_like(np.asarray(v)))
+    assert len(asked) == truth.size  # every value equally strong: everything is evaluated
 
 
 def test_bad_parameters_raise_a_clear_input_error(frame, tiny_vit):
