@@ -31,7 +31,7 @@ from pipeline.analyze import analyze_clip
 from pipeline.config import SAMPLE_MEDIA_DIR, get_settings
 from pipeline.datasets import LandmarkCache, extract_landmarks, read_image_folder
 from pipeline.hands import HandsResult, HandSettings
-from pipeline.landmark_model import train_landmark_model
+from pipeline.landmark_model import train_landmark_model_on_images
 from pipeline.registry import load_landmark_model
 from pipeline.video import iter_frames, probe, write_video
 
@@ -97,8 +97,7 @@ def train_real_models(real: Path):
     from pipeline.image_models import train_image_model
 
     train = read_image_folder(real, "train")
-    landmarks = train_landmark_model(extract_landmarks([i.path for i in train]), [i.chord for i in train],
-                                     feature_versions=("raw63",), estimators=("svm",))
+    landmarks = train_landmark_model_on_images(train, feature_versions=("raw63",), estimators=("svm",))
     return landmarks, train_image_model(train, kind="cnn")
 
 

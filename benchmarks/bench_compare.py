@@ -58,9 +58,9 @@ def bench_tsne(quick: bool) -> list[list]:
 
 
 def bench_report(data_root: Path) -> list[list]:
-    from pipeline.datasets import dataset_fingerprint, extract_landmarks, read_image_folder
+    from pipeline.datasets import read_image_folder
     from pipeline.image_models import train_image_model
-    from pipeline.landmark_model import train_landmark_model
+    from pipeline.landmark_model import train_landmark_model_on_images
 
     train = read_image_folder(data_root, "train")
     val = read_image_folder(data_root, "val")
@@ -68,13 +68,10 @@ def bench_report(data_root: Path) -> list[list]:
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         started = time.perf_counter()
-        hands = extract_landmarks([im.path for im in subset])
-        labels = [im.chord for im in subset]
-        folders = []
-        for version in ("raw63", "centred"):
-            model = train_landmark_model(hands, labels, feature_versions=(version,), estimators=("svm",), folds=3,
-                                         trained_on="bench subset", data_fingerprint=dataset_fingerprint(subset))
-            folders.append(model.save(Path(scratch) / f"landmarks-{version}"))
+        folders = [Path(scratch) / f"landmarks-{version}" for version in ("raw63", "centred")]
+        for version, folder in zip(("raw63", "centred"), folders):  # the second reads the landmark cache
+            train_landmark_model_on_images(subset, folder, feature_versions=(version,), estimators=("svm",), folds=3,
+                                           trained_on="bench subset")
         train_image_model(subset, kind="cnn", epochs=2, out=Path(scratch) / "cnn", threads=2)
         folders.append(Path(scratch) / "cnn")
         setup = time.perf_counter() - started

@@ -27,10 +27,10 @@ import numpy as np
 from benchmarks.common import median_seconds, print_table
 from pipeline.config import SAMPLE_MEDIA_DIR, get_settings
 from pipeline.datasets import read_image_folder
+from pipeline.evaluation import evaluate_predictions
 from pipeline.image_models import (
     ImageModelCard,
     TransformerChordModel,
-    accuracy_report,
     train_image_model,
 )
 
@@ -126,13 +126,13 @@ def main(argv: list[str] | None = None) -> int:
             if k == 0:
                 classes = model.classes
                 predicted = [p.chord for p in model.predict(clip_frames)]
-                clips = accuracy_report(clip_truth, predicted)
-                ood_rows.append([f"CNN {name}", "sample clips (synthetic), 5 fps", clips["n"], clips["accuracy"],
+                clips = evaluate_predictions(clip_truth, predicted)
+                ood_rows.append([f"CNN {name}", "sample clips (synthetic), 5 fps", clips.n, clips.accuracy,
                                  f"{1 / len(classes):.3f}", _top_predictions(predicted)])
                 renders, render_truth = synthetic_frames(classes)
                 predicted = [p.chord for p in model.predict(renders)]
-                report = accuracy_report(render_truth, predicted)
-                ood_rows.append([f"CNN {name}", "random synthetic scenes", report["n"], report["accuracy"],
+                report = evaluate_predictions(render_truth, predicted)
+                ood_rows.append([f"CNN {name}", "random synthetic scenes", report.n, report.accuracy,
                                  f"{1 / len(classes):.3f}", _top_predictions(predicted)])
     else:
         print(f"real frames not found at {root}: CNN rows skipped")

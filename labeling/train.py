@@ -78,21 +78,16 @@ def train_from_snapshot(
     Raises:
         InputError: unknown snapshot, or too few frames with a hand per chord.
     """
-    from pipeline.datasets import dataset_fingerprint, extract_landmarks
-    from pipeline.landmark_model import train_landmark_model
+    from pipeline.landmark_model import train_landmark_model_on_images
 
     snapshot = store.snapshot(name)
-    images = snapshot_images(store, name, split)
-    results = extract_landmarks([image.path for image in images], workers=workers)
-    model = train_landmark_model(
-        results, [image.chord for image in images], feature_versions=feature_versions, estimators=estimators,
-        folds=folds, progress=progress,
+    return train_landmark_model_on_images(
+        snapshot_images(store, name, split),
+        Path(out) if out is not None else store.root / "models" / f"{name}-landmarks",
+        workers=workers, feature_versions=feature_versions, estimators=estimators, folds=folds, progress=progress,
         trained_on=(f"label snapshot {name} (fingerprint {snapshot.fingerprint[:12]}, split {split or 'all'}) "
                     f"of store {store.root}"),
-        data_fingerprint=dataset_fingerprint(images),
     )
-    model.save(Path(out) if out is not None else store.root / "models" / f"{name}-landmarks")
-    return model
 
 
 # --------------------------------------------------------------------------------------------------

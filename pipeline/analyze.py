@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -281,17 +281,19 @@ def predict_image_files(
     paths: list[str | Path],
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    hands: Sequence[HandsResult] | None = None,
 ) -> tuple[list[ChordPrediction], dict[str, list[ChordPrediction]]]:
     """The chord of each image file, as :func:`analyze_clip` decides a frame.
 
-    Landmarks come from the on-disk cache (:func:`pipeline.datasets.extract_landmarks`); the image
-    model reads the images in batches.
+    Landmarks come from ``hands`` when given, else from the on-disk cache
+    (:func:`pipeline.datasets.extract_landmarks`); the image model reads the images in batches.
 
     Args:
         models: the models; a landmark model alone is a set of one.
         paths: image files.
         workers: processes for hand detection.
         progress: ``progress(done, total)`` during hand detection.
+        hands: the files' hands, in order, when the caller has them (nothing is detected or looked up).
 
     Returns:
         (fused prediction per image, each model's predictions by name).
@@ -302,7 +304,8 @@ def predict_image_files(
 
     models = models if isinstance(models, ModelSet) else ModelSet(landmarks=models)
     wants_region = models.image is not None and getattr(models.image.card, "input_region", "frame") != "frame"
-    hands = extract_landmarks(paths, workers=workers, progress=progress) if models.landmarks or wants_region else None
+    if hands is None and (models.landmarks or wants_region):
+        hands = extract_landmarks(paths, workers=workers, progress=progress)
     by_model: dict[str, list[ChordPrediction]] = {}
     if models.landmarks is not None:
         by_model["landmarks"] = models.landmarks.predict(hands)

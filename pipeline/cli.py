@@ -20,20 +20,14 @@ def _bar(total: int | None, desc: str):
     return tqdm(total=total, desc=desc, unit="frame", disable=None, file=sys.stderr, leave=False)
 
 
-def _extract(images, workers: int | None, desc: str):
-    from pipeline.datasets import extract_landmarks
-
-    bar = _bar(None, desc)
+def _moves(bar):
+    """A ``progress(done, total)`` callback that moves ``bar``."""
 
     def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
+        bar.total, bar.n = total, done
         bar.refresh()
 
-    try:
-        return extract_landmarks([image.path for image in images], workers=workers, progress=progress)
-    finally:
-        bar.close()
+    return progress
 
 
 def _default_split(root: Path, split: str | None, preferred: str) -> str | None:
@@ -46,32 +40,39 @@ def _default_split(root: Path, split: str | None, preferred: str) -> str | None:
 def cmd_train(args: argparse.Namespace) -> int:
     if args.kind == "detector":
         return _train_detector(args)
-    from pipeline.datasets import dataset_fingerprint, read_image_folder
+    from pipeline.datasets import read_image_folder
 
     root = Path(args.data)
     images = read_image_folder(root, _default_split(root, args.split, "train"))
     if args.kind in ("image", "cnn"):
         return _train_image(args, images)
-    from pipeline.landmark_model import train_landmark_model
+    from pipeline.landmark_model import train_landmark_model_on_images
 
-    results = _extract(images, args.workers, "hands")
-    print(f"{len(images)} images, {sum(bool(r) for r in results)} with a hand", file=sys.stderr)
+    bar = _bar(None, "hands")
+
+    def hands_found(results) -> None:
+        bar.close()
+        print(f"{len(images)} images, {sum(bool(r) for r in results)} with a hand", file=sys.stderr)
 
     def report(key: str, score: float) -> None:
         print(f"  cv accuracy {key:16s} {score:.3f}", file=sys.stderr)
 
-    model = train_landmark_model(
-        results,
-        [image.chord for image in images],
-        feature_versions=args.features,
-        estimators=args.estimators,
-        folds=args.folds,
-        trained_on=str(root.resolve()),
-        data_fingerprint=dataset_fingerprint(images),
-        synthetic=args.synthetic,
-        progress=report,
-    )
-    model.save(args.out)
+    try:
+        model = train_landmark_model_on_images(
+            images,
+            args.out,
+            workers=args.workers,
+            detection_progress=_moves(bar),
+            hands_found=hands_found,
+            feature_versions=args.features,
+            estimators=args.estimators,
+            folds=args.folds,
+            trained_on=str(root.resolve()),
+            synthetic=args.synthetic,
+            progress=report,
+        )
+    finally:
+        bar.close()
     card = model.card
     print(f"best: {card.feature_version}/{card.estimator} {card.params} cross-validated accuracy {card.cv_accuracy:.3f}")
     print(f"saved {args.out}")
@@ -122,36 +123,27 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         return 0
     from pipeline.analyze import predict_image_files
     from pipeline.datasets import read_image_folder
-    from pipeline.evaluation import evaluate_predictions
+    from pipeline.evaluation import evaluate_chord_predictions
     from pipeline.registry import load_model_set
 
     models = load_model_set(args.model, detector=args.detector)
     images = read_image_folder(args.data, _default_split(Path(args.data), args.split, "val"))
     bar = _bar(None, "hands")
-
-    def progress(done: int, total: int) -> None:
-        bar.total, bar.n = total, done
-        bar.refresh()
-
     try:
-        fused, by_model = predict_image_files(models, [image.path for image in images], args.workers, progress)
+        fused, by_model = predict_image_files(models, [image.path for image in images], args.workers, _moves(bar))
     finally:
         bar.close()
     truth = [image.chord for image in images]
-
-    def report(predictions):
-        return evaluate_predictions(truth, [p.chord for p in predictions], [p.covered for p in predictions])
-
-    main_report = report(fused)
+    main_report = evaluate_chord_predictions(truth, fused)
     if args.json:
         out = main_report.to_dict()
         if len(by_model) > 1:
-            out["by_model"] = {name: report(p).to_dict() for name, p in by_model.items()}
+            out["by_model"] = {name: evaluate_chord_predictions(truth, p).to_dict() for name, p in by_model.items()}
         print(json.dumps(out, indent=2))
         return 0
     if len(by_model) > 1:
         for name, predictions in by_model.items():
-            single = report(predictions)
+            single = evaluate_chord_predictions(truth, predictions)
             print(f"{name:10s} accuracy {single.accuracy:.3f}  coverage {single.coverage:.3f}  macro F1 {single.macro_f1:.3f}")
         print("fused:")
     print(main_report.format_text())
@@ -307,8 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--stride", type=int, nargs="+", help="occlusion stride in frame pixels (one or H W)")
     explain.add_argument("--baseline", choices=BASELINES, help="what occluded pixels become")
     explain.add_argument("--method", choices=METHODS, help="occlusion path")
-    explain.add_argument("--refine", type=float, help="adaptive: evaluate windows next to sampled ones whose drop "
-                         "is at least this share of the largest (default 0.2; 0: every window)")
+    explain.add_argument("--refine", type=float, help="adaptive: evaluate windows next to evaluated ones whose "
+                         "log-odds drop is at least this share of the largest (default 0.3; 0: every window)")
     explain.add_argument("--out", required=True, help="the PNG to write")
     explain.set_defaults(run=cmd_explain)
 

@@ -8,7 +8,8 @@ Every model kind gives an embedding of a frame:
 * the spec ``"features:raw63"`` / ``"features:centred"``: the landmark features alone, with no
   classifier (what a landmark model sees, without its answers);
 * the CNN: its penultimate layer (global average pool); a ViT / DINOv2 model: CLS and mean-pooled
-  tokens (:meth:`pipeline.image_models.ImageChordModel.embed`).
+  tokens, with the class probabilities from the same forward pass
+  (:meth:`pipeline.image_models.ImageChordModel.probabilities_and_embeddings`).
 
 Embeddings are cached on disk by model and frame: landmarks through the landmark cache of
 :func:`pipeline.datasets.extract_landmarks`; image models through
@@ -39,7 +40,7 @@ import numpy as np
 from pipeline.chords import NO_CHORD, VOCABULARY
 from pipeline.datasets import LabeledImage, file_digest, read_image_folder
 from pipeline.errors import InputError
-from pipeline.evaluation import EvaluationReport, evaluate_predictions
+from pipeline.evaluation import EvaluationReport, evaluate_chord_predictions
 from pipeline.landmark_model import ChordPrediction, LandmarkChordModel
 
 FEATURE_SPEC_PREFIX = "features:"
@@ -281,7 +282,7 @@ def _embed_image_model(name: str, model, frames: Sequence[LabeledImage], hands, 
                 crops = [lambda image, h=hands[i]: crop_region(image, classifier_region(image.shape, None, h))
                          for i in chunk]
             images = _read_frames([frames[i].path for i in chunk], crops)
-            emb, prob = model.embed(images), model.predict_proba(images)
+            prob, emb = model.probabilities_and_embeddings(images)
             fresh_e = {digests[i]: v for i, v in zip(chunk, emb)}
             fresh_p = {digests[i]: p for i, p in zip(chunk, prob)}
             embed_cache.put_many(fresh_e)
@@ -294,10 +295,7 @@ def _embed_image_model(name: str, model, frames: Sequence[LabeledImage], hands, 
         proba_cache.close()
     X = np.stack([vectors[d] for d in digests]).astype(np.float32)
     P = np.stack([probas[d] for d in digests]).astype(np.float32)
-    predictions = []
-    for row in P:
-        best = int(np.argmax(row))
-        predictions.append(ChordPrediction(classes[best], float(row[best]), dict(zip(classes, map(float, row)))))
+    predictions = [ChordPrediction.from_row(row, classes) for row in P]
     note = f"model sees the {region} region (hand crop, no detector)" if region != "frame" else ""
     return ModelEmbedding(name, kind, description, X, np.ones(len(frames), bool), predictions, classes, note,
                           hits, misses)
@@ -372,7 +370,7 @@ def frame_embeddings(
                 obj = load_model(obj)
             if isinstance(obj, LandmarkChordModel):
                 out.append(_landmark_embedding(name, obj.card.feature_version, need_hands(), obj))
-            elif callable(getattr(obj, "embed", None)) and callable(getattr(obj, "predict_proba", None)):
+            elif callable(getattr(obj, "probabilities_and_embeddings", None)):
                 region = getattr(getattr(obj, "card", None), "input_region", "frame")
                 out.append(_embed_image_model(name, obj, frames, need_hands() if region != "frame" else None,
                                               cache_folder))
@@ -612,7 +610,7 @@ def compare_models(
     for m in models:
         e = m.embedding
         if e.predictions is not None:
-            m.report = evaluate_predictions(labels, [p.chord for p in e.predictions], [p.covered for p in e.predictions])
+            m.report = evaluate_chord_predictions(labels, e.predictions)
         if e.vectors is not None:
             m.separation = separation_scores(e.vectors, labels, seed=seed)
         else:

@@ -43,6 +43,11 @@ class EvaluationReport:
         """JSON-ready form."""
         return asdict(self)
 
+    @property
+    def per_class_accuracy(self) -> dict[str, float]:
+        """Chord -> share of its frames predicted right (recall), for the chords among the true ones."""
+        return {c: row[i] / sum(row) for i, (c, row) in enumerate(zip(self.labels, self.confusion)) if sum(row)}
+
     def format_text(self) -> str:
         """A readable summary with the per-class F1 and the confusion matrix."""
         lines = [
@@ -59,28 +64,35 @@ class EvaluationReport:
         return "\n".join(lines)
 
 
-def evaluate_predictions(true: Sequence[str], predicted: Sequence[str], covered: Sequence[bool]) -> EvaluationReport:
-    """Score predictions against true chords.
+def evaluate_predictions(true: Sequence[str], predicted: Sequence[str],
+                         covered: Sequence[bool] | None = None) -> EvaluationReport:
+    """Score predicted chords against true chords: the one place every model's scores come from.
+
+    A label outside the vocabulary (in ``true`` or ``predicted``) is scored like any other: it gets
+    its own row and column, after the vocabulary's; a frame whose true chord the model never
+    predicts is simply wrong.
 
     Args:
         true: true chord per frame.
         predicted: predicted chord per frame (``None`` for undecided frames).
-        covered: whether the model could decide each frame.
+        covered: whether the model could decide each frame (default: every frame).
 
     Returns:
-        The report; classes are those present in ``true`` or ``predicted``, in vocabulary order.
+        The report; classes are those present in ``true`` or ``predicted``, in vocabulary order (labels
+        outside the vocabulary last, sorted).
     """
-    from sklearn.metrics import confusion_matrix, f1_score
-
+    covered = [True] * len(true) if covered is None else covered
     true, predicted, covered = np.asarray(true), np.asarray(predicted), np.asarray(covered, dtype=bool)
     if not (len(true) == len(predicted) == len(covered)):
         raise ValueError("true, predicted and covered must have the same length")
     present = set(true) | set(predicted)
     labels = [c for c in VOCABULARY if c in present] + sorted(present - set(VOCABULARY))
+    confusion = _confusion(true, predicted, labels)
+    true_counts = confusion.sum(axis=1)
+    # F1 = 2 TP / (true + predicted); every label is true or predicted somewhere, so no zero division
+    f1 = 2.0 * np.diag(confusion) / (true_counts + confusion.sum(axis=0))
+    per_class = {c: float(f1[i]) for i, c in enumerate(labels) if true_counts[i]}
     right = true == predicted
-    f1 = f1_score(true, predicted, labels=labels, average=None, zero_division=0) if len(true) else []
-    true_labels = [c for c in labels if c in set(true)]
-    per_class = {c: float(v) for c, v in zip(labels, f1) if c in true_labels}
     return EvaluationReport(
         n=int(len(true)),
         accuracy=float(right.mean()) if len(true) else float("nan"),
@@ -89,8 +101,22 @@ def evaluate_predictions(true: Sequence[str], predicted: Sequence[str], covered:
         macro_f1=float(np.mean(list(per_class.values()))) if per_class else float("nan"),
         per_class_f1=per_class,
         labels=labels,
-        confusion=confusion_matrix(true, predicted, labels=labels).tolist() if len(true) else [],
+        confusion=confusion.tolist(),
     )
+
+
+def _confusion(true: np.ndarray, predicted: np.ndarray, labels: list[str]) -> np.ndarray:
+    """Counts of (true, predicted) pairs: rows true, columns predicted, in the order of ``labels``."""
+    index = {c: i for i, c in enumerate(labels)}
+    confusion = np.zeros((len(labels), len(labels)), int)
+    np.add.at(confusion, ([index[c] for c in true], [index[c] for c in predicted]), 1)
+    return confusion
+
+
+def evaluate_chord_predictions(true: Sequence[str], predictions: Sequence) -> EvaluationReport:
+    """Score a model's :class:`~pipeline.landmark_model.ChordPrediction` per frame against true chords
+    (:func:`evaluate_predictions`; a prediction that is not ``covered`` counts as undecided)."""
+    return evaluate_predictions(true, [p.chord for p in predictions], [p.covered for p in predictions])
 
 
 CHANGE_TOLERANCE = 0.5

@@ -1,7 +1,8 @@
 """Image chord models: transformers backbones (linear probe or fine-tune) and a compact CNN from scratch.
 
 Two families behind one interface (:class:`ImageChordModel`): ``classes``, ``predict_proba(images)``,
-``embed(images)``, ``predict(images)``, ``save(folder)``, and :func:`load_image_model` for a folder.
+``embed(images)`` (both from one pass: ``probabilities_and_embeddings(images)``), ``predict(images)``,
+``save(folder)``, and :func:`load_image_model` for a folder.
 
 * ``kind="image"``: any image backbone ``transformers`` loads (``facebook/dinov2-small``,
   ``google/vit-base-patch16-224-in21k``, a local ``save_pretrained`` folder, ...) through
@@ -53,6 +54,7 @@ from pipeline.chords import VOCABULARY
 from pipeline.config import get_settings
 from pipeline.datasets import LabeledImage, dataset_fingerprint, file_digest
 from pipeline.errors import InputError
+from pipeline.evaluation import EvaluationReport, evaluate_predictions
 from pipeline.landmark_model import ChordPrediction
 
 CARD_FILE = "card.json"
@@ -359,10 +361,22 @@ class ImageChordModel:
 
         return torch.softmax(logits.float(), dim=1).numpy()
 
-    def _run(self, images: Sequence[Image], want: str) -> np.ndarray:
+    def probabilities_and_embeddings(self, images: Sequence[Image]) -> tuple[np.ndarray, np.ndarray]:
+        """Class probabilities and embeddings of the same images, from one forward pass per batch.
+
+        Args:
+            images: RGB uint8 arrays (H, W, 3) of any size (resized to the input size).
+
+        Returns:
+            (probabilities (n, len(classes)), rows summing to 1; embeddings (n, card.embedding_dim)),
+            both float32.
+        """
         import torch
 
-        outputs = []
+        images = list(images)
+        if not images:
+            return np.zeros((0, len(self.classes)), np.float32), np.zeros((0, self.card.embedding_dim), np.float32)
+        probabilities, embeddings = [], []
         # one lock per model: Streamlit shares a cached model between sessions' threads
         lock = self.__dict__.setdefault("_lock", threading.Lock())
         with lock, torch.inference_mode():
@@ -370,56 +384,35 @@ class ImageChordModel:
                 x = _normalise(resize_batch(images[start:start + self.batch_size], self.input_size),
                                self.card.mean, self.card.std)
                 logits, embedding = self._logits_and_embedding(x)
-                if want == "embed":
-                    outputs.append(embedding.float().numpy())
-                else:
-                    outputs.append(self._probabilities(embedding, logits))
-        if not outputs:
-            width = self.card.embedding_dim if want == "embed" else len(self.classes)
-            return np.zeros((0, width), np.float32)
-        return np.concatenate(outputs).astype(np.float32)
+                probabilities.append(self._probabilities(embedding, logits))
+                embeddings.append(embedding.float().numpy())
+        return np.concatenate(probabilities).astype(np.float32), np.concatenate(embeddings).astype(np.float32)
 
     def predict_proba(self, images: Sequence[Image]) -> np.ndarray:
-        """Class probabilities.
-
-        Args:
-            images: RGB uint8 arrays (H, W, 3) of any size (resized to the input size).
-
-        Returns:
-            (n, len(classes)) float32, rows summing to 1.
-        """
-        return self._run(list(images), "proba")
+        """Class probabilities (n, len(classes)), float32, rows summing to 1 (see
+        :meth:`probabilities_and_embeddings`)."""
+        return self.probabilities_and_embeddings(images)[0]
 
     def embed(self, images: Sequence[Image]) -> np.ndarray:
         """Embeddings for comparing models (t-SNE): CLS and mean-pooled tokens for a transformer,
         the penultimate layer (global average pool) for the CNN.
 
         Returns:
-            (n, card.embedding_dim) float32.
+            (n, card.embedding_dim) float32 (see :meth:`probabilities_and_embeddings`).
         """
-        return self._run(list(images), "embed")
+        return self.probabilities_and_embeddings(images)[1]
 
     def predict(self, images: Sequence[Image]) -> list[ChordPrediction]:
         """The most probable chord of each image, with every class's probability (always covered)."""
-        probabilities = self.predict_proba(images)
-        predictions = []
-        for row in probabilities:
-            best = int(np.argmax(row))
-            predictions.append(
-                ChordPrediction(self.classes[best], float(row[best]), dict(zip(self.classes, map(float, row))))
-            )
-        return predictions
+        return [ChordPrediction.from_row(row, self.classes) for row in self.predict_proba(images)]
 
-    def evaluate(self, images: Sequence[LabeledImage], preprocess: Callable[[Image], Image] | None = None) -> dict:
-        """Accuracy over labeled image files, counting every one.
-
-        Returns:
-            ``{"n", "accuracy", "per_class_accuracy", "confusion", "labels"}``.
-        """
+    def evaluate(self, images: Sequence[LabeledImage], preprocess: Callable[[Image], Image] | None = None) -> EvaluationReport:
+        """Scores over labeled image files, counting every one (:func:`pipeline.evaluation.evaluate_predictions`:
+        a label the model does not know counts as wrong)."""
         x = decode_images([image.path for image in images], self.input_size, preprocess)
         probabilities = self.predict_proba(list(x.permute(0, 2, 3, 1).numpy()))
         predicted = [self.classes[i] for i in probabilities.argmax(1)]
-        return accuracy_report([image.chord for image in images], predicted)
+        return evaluate_predictions([image.chord for image in images], predicted)
 
     def save(self, folder: str | Path) -> Path:  # pragma: no cover - abstract
         """Write the model folder (card and weights)."""
@@ -427,19 +420,6 @@ class ImageChordModel:
 
     def _write_card(self, folder: Path) -> None:
         (folder / CARD_FILE).write_text(json.dumps(asdict(self.card), indent=2))
-
-
-def accuracy_report(truth: Sequence[str], predicted: Sequence[str]) -> dict:
-    """Accuracy, per-class accuracy and confusion (rows true, columns predicted) in vocabulary order."""
-    labels = [c for c in VOCABULARY if c in set(truth) | set(predicted)]
-    index = {c: i for i, c in enumerate(labels)}
-    confusion = np.zeros((len(labels), len(labels)), int)
-    for t, p in zip(truth, predicted):
-        confusion[index[t], index[p]] += 1
-    per_class = {c: float(confusion[i, i] / confusion[i].sum()) for i, c in enumerate(labels) if confusion[i].sum()}
-    n = len(truth)
-    return {"n": n, "accuracy": float(np.trace(confusion) / n) if n else float("nan"),
-            "per_class_accuracy": per_class, "labels": labels, "confusion": confusion.tolist()}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1069,8 +1049,8 @@ def train_image_model(
         card.metrics["train_seconds"] = round(time.perf_counter() - started, 2)
         if val_images:
             report = model.evaluate(val_images, preprocess)
-            card.metrics.update(val_accuracy=report["accuracy"], val_n=report["n"],
-                                val_per_class_accuracy=report["per_class_accuracy"])
+            card.metrics.update(val_accuracy=report.accuracy, val_n=report.n,
+                                val_per_class_accuracy=report.per_class_accuracy)
     if out is not None:
         model.save(out)
     return model
@@ -1222,7 +1202,7 @@ def _train_fine_tune(card, images, y, epochs, progress, seed, input_size, batch_
 
 __all__ = [
     "Augmentation", "CNNChordModel", "EarlyStopping", "EmbeddingCache", "ImageChordModel", "ImageModelCard",
-    "TransformerChordModel", "accuracy_report", "augment_batch", "cached_embeddings", "decode_images",
+    "TransformerChordModel", "augment_batch", "cached_embeddings", "decode_images",
     "embedding_key", "load_backbone", "load_image_model", "read_card", "read_rgb", "resize_batch",
     "train_image_model",
 ]

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.chords import NO_CHORD, VOCABULARY
+from pipeline.datasets import LabeledImage, dataset_fingerprint, extract_landmarks
 from pipeline.errors import InputError
 from pipeline.features import FEATURE_VERSIONS, features_matrix
 from pipeline.hands import HandsResult
@@ -73,6 +74,13 @@ class ChordPrediction:
     def top(self, k: int = 3) -> list[tuple[str, float]]:
         """The ``k`` most probable chords with their probabilities."""
         return sorted(self.probabilities.items(), key=lambda item: -item[1])[:k]
+
+    @classmethod
+    def from_row(cls, row: Sequence[float], classes: Sequence[str]) -> ChordPrediction:
+        """The covered prediction of one row of class probabilities: its most probable class (the
+        first on a tie), with every class's probability."""
+        best = int(np.argmax(row))
+        return cls(classes[best], float(row[best]), dict(zip(classes, map(float, row))))
 
 
 NOT_COVERED = ChordPrediction(NO_CHORD, 0.0, {}, covered=False)
@@ -149,17 +157,8 @@ class LandmarkChordModel:
         features, covered = features_matrix(results, self.card.feature_version)
         probabilities = self.predict_proba(features) if len(features) else np.zeros((0, len(self.classes)))
         rows = iter(probabilities)
-        predictions = []
-        for is_covered in covered:
-            if not is_covered:
-                predictions.append(NOT_COVERED)
-                continue
-            row = next(rows)
-            best = int(np.argmax(row))
-            predictions.append(
-                ChordPrediction(self.classes[best], float(row[best]), dict(zip(self.classes, map(float, row))))
-            )
-        return predictions
+        return [ChordPrediction.from_row(next(rows), self.classes) if is_covered else NOT_COVERED
+                for is_covered in covered]
 
     def predict_one(self, result: HandsResult) -> ChordPrediction:
         """The chord of one frame (see :meth:`predict`)."""
@@ -296,3 +295,43 @@ def train_landmark_model(
         versions=library_versions(),
     )
     return LandmarkChordModel(calibrated, card)
+
+
+def train_landmark_model_on_images(
+    images: Sequence[LabeledImage],
+    out: str | Path | None = None,
+    *,
+    workers: int | None = None,
+    detection_progress: Callable[[int, int], None] | None = None,
+    hands_found: Callable[[list[HandsResult]], None] | None = None,
+    **training,
+) -> LandmarkChordModel:
+    """Train a landmark chord model on labeled image files, recording their fingerprint, and save it.
+
+    Hands come from the landmark cache (:func:`pipeline.datasets.extract_landmarks`: only files never
+    seen are detected); the card's ``data_fingerprint`` is :func:`pipeline.datasets.dataset_fingerprint`
+    of ``images``.
+
+    Args:
+        images: the labeled training frames.
+        out: the model folder to write (None: the model is returned unsaved).
+        workers: processes for hand detection.
+        detection_progress: called as ``progress(done, total)`` during hand detection.
+        hands_found: called with the hands per image once detection is done, before training.
+        **training: passed on to :func:`train_landmark_model` (``feature_versions``, ``estimators``,
+            ``folds``, ``trained_on``, ``synthetic``, ``progress`` ...).
+
+    Returns:
+        The trained model (saved to ``out`` when given).
+
+    Raises:
+        InputError: an image cannot be read, or too few frames with a hand per chord.
+    """
+    hands = extract_landmarks([image.path for image in images], workers=workers, progress=detection_progress)
+    if hands_found:
+        hands_found(hands)
+    model = train_landmark_model(hands, [image.chord for image in images],
+                                 data_fingerprint=dataset_fingerprint(images), **training)
+    if out is not None:
+        model.save(out)
+    return model

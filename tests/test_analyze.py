@@ -76,3 +76,18 @@ def test_viterbi_timeline_beats_argmax_and_the_majority_vote(sample_model, clip,
     assert ours.segment_f1 >= max(argmax.segment_f1, majority.segment_f1)
     assert all([f.prediction for f in other.frames] == [f.prediction for f in smoothed.frames]
                for other in others.values())  # no model ran again
+
+
+def test_image_files_with_their_hands_are_decided_without_a_landmark_lookup(sample_model, monkeypatch):
+    from tests.test_landmark_model import _frames
+
+    import pipeline.datasets
+    from pipeline.analyze import predict_image_files
+
+    def no_lookup(*args, **kwargs):
+        raise AssertionError("the landmark cache was read though the hands were given")
+
+    monkeypatch.setattr(pipeline.datasets, "extract_landmarks", no_lookup)
+    hands, _ = _frames(2, seed=5)
+    fused, by_model = predict_image_files(sample_model, [f"frame-{k}.png" for k in range(len(hands))], hands=hands)
+    assert by_model["landmarks"] == sample_model.predict(hands) and len(fused) == len(hands)

@@ -14,6 +14,7 @@ from pipeline.compare import (
 )
 from pipeline.datasets import LabeledImage
 from pipeline.hands import Hand, HandsResult
+from pipeline.image_models import read_rgb
 
 CHORDS = ["A", "C", "G"]
 COLOURS = {"A": (220, 40, 40), "C": (40, 200, 40), "G": (40, 40, 220)}
@@ -44,15 +45,12 @@ class ColourModel:
         self.input_size = (36, 64)
         self.classes = list(CHORDS)
 
-    def embed(self, images):
-        return np.stack([np.asarray(i, np.float32).mean(axis=(0, 1)) for i in images])
-
-    def predict_proba(self, images):
-        X = self.embed(images)
+    def probabilities_and_embeddings(self, images):
+        X = np.stack([np.asarray(i, np.float32).mean(axis=(0, 1)) for i in images])
         centres = np.array([COLOURS[c] for c in CHORDS], np.float32)
         d = -((X[:, None] - centres[None]) ** 2).sum(-1) / 500.0
         e = np.exp(d - d.max(1, keepdims=True))
-        return e / e.sum(1, keepdims=True)
+        return e / e.sum(1, keepdims=True), X
 
 
 class NoEmbedModel:
@@ -151,6 +149,23 @@ def test_compare_keeps_frames_labels_and_order(frames, tiny_cnn, tmp_path):
     assert np.allclose(again[0].vectors, cnn.embedding.vectors, atol=1e-5)
     tops = top_k(c, 1)
     assert set(tops) == {"colour", "cnn"} and len(tops["colour"]) == 3
+
+
+def test_an_image_model_runs_once_per_uncached_frame(frames, tiny_cnn, tmp_path, monkeypatch):
+    seen = []
+    forward = tiny_cnn._logits_and_embedding
+
+    def counted(x):
+        seen.append(len(x))
+        return forward(x)
+
+    monkeypatch.setattr(tiny_cnn, "_logits_and_embedding", counted)
+    cold = frame_embeddings([("cnn", tiny_cnn)], frames, cache_folder=tmp_path / "emb")[0]
+    assert sum(seen) == len(frames)  # probabilities and embedding from the same forward pass
+    assert cold.predictions == tiny_cnn.predict([read_rgb(f.path) for f in frames])
+    seen.clear()
+    frame_embeddings([("cnn", tiny_cnn)], frames, cache_folder=tmp_path / "emb")
+    assert seen == []  # a second comparison reads both from the cache
 
 
 def test_five_frames_still_work(frames, tmp_path):

@@ -188,6 +188,19 @@ def test_cnn_trains_from_scratch_and_beats_chance(cnn, squares):
     assert len(saved["data_fingerprint"]) == 64 and "torch" in saved["versions"]
 
 
+def test_evaluate_counts_a_label_outside_the_models_vocabulary_as_wrong(cnn, squares):
+    from pipeline.datasets import LabeledImage
+
+    model, _, _ = cnn
+    known = squares[:6]
+    # "D" is a chord the model was not trained on; "Dsus4" is not in the vocabulary at all
+    strangers = [LabeledImage(squares[0].path, "D"), LabeledImage(squares[1].path, "Dsus4")]
+    report = model.evaluate(known + strangers)
+    assert report.n == 8 and report.accuracy == pytest.approx(model.evaluate(known).accuracy * 6 / 8)
+    assert report.per_class_accuracy["D"] == 0.0 and report.per_class_accuracy["Dsus4"] == 0.0
+    assert report.labels[-1] == "Dsus4"
+
+
 def test_a_model_loads_in_a_fresh_process_with_the_same_probabilities(cnn, probe, squares, tmp_path):
     frames = np.stack([read_rgb(image.path) for image in squares[::4]])
     np.save(tmp_path / "frames.npy", frames)

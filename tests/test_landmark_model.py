@@ -102,6 +102,14 @@ def test_evaluation_counts_undecided_frames_as_none():
     assert report.per_class_f1["C"] == pytest.approx(2 / 3)
     assert report.macro_f1 == pytest.approx(np.mean(list(report.per_class_f1.values())))
     assert "covered accuracy" in report.format_text()
+    assert report.per_class_accuracy == {"A": 0.5, "C": 0.5, "None": 1.0}
+
+
+def test_evaluation_scores_a_label_outside_the_vocabulary_as_wrong():
+    report = evaluate_predictions(["A", "Dsus4", "C"], ["A", "A", "C"])  # every frame decided by default
+    assert report.n == 3 and report.accuracy == pytest.approx(2 / 3) and report.coverage == 1.0
+    assert report.labels == ["A", "C", "Dsus4"]  # its own row, after the vocabulary's
+    assert report.confusion[2] == [1, 0, 0] and report.per_class_accuracy["Dsus4"] == 0.0
 
 
 def test_a_saved_model_predicts_the_same_in_a_fresh_process(tmp_path):

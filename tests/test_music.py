@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
-import time
 import wave
 from pathlib import Path
 
@@ -241,15 +240,16 @@ def test_onsets_on_the_strums(synth, pattern):
 
 
 @pytest.mark.parametrize("synth", SYNTHS)
-def test_renders_faster_than_20x_real_time(synth):
+def test_renders_the_whole_timeline_with_every_chord_heard(synth):
+    # speed is measured by benchmarks/bench_audio.py, not asserted here
     segments = [Segment(i * 1.25, (i + 1) * 1.25, CHORDS[(3 * i) % len(CHORDS)]) for i in range(8)]
     performance = perform(Timeline(segments, 10.0), PerformanceSettings(pattern="eighths", bpm=120))
-    render(performance, synth=synth)  # warm up (imports, first soundfont load)
-    start = time.perf_counter()
     audio = render(performance, synth=synth)
-    seconds = time.perf_counter() - start
-    assert audio.duration == pytest.approx(10.0)
-    assert 10.0 / seconds >= 20, f"{synth}: {10.0 / seconds:.1f}x real time"
+    assert audio.duration == pytest.approx(10.0) and len(audio.samples) == round(10.0 * audio.sample_rate)
+    assert np.isfinite(audio.samples).all()
+    for segment in segments:  # no chord falls silent
+        part = audio.samples[round(segment.start * audio.sample_rate):round(segment.end * audio.sample_rate)]
+        assert np.sqrt(np.mean(part ** 2)) > 0.01, segment
 
 
 @pytest.mark.parametrize("synth", SYNTHS)
