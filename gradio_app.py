@@ -14,7 +14,6 @@ Run: ``python gradio_app.py`` (loads the models, then serves on port 7860).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import threading
@@ -24,18 +23,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
-import plotly.graph_objects as go
 
 from pipeline import space
 from pipeline.chords import NO_CHORD, VOCABULARY
 from pipeline.errors import InputError
+from pipeline.figures import timeline_figure
 from pipeline.music import GUITAR_PROGRAMS, PATTERNS, PerformanceSettings
 from pipeline.studio import (
-    annotate_frame, check_clip, fretboard_boxes, get_studio_settings, ground_truth, no_hand_message, sample_clips,
-    save_upload, write_annotated_video,
+    annotate_frame, check_clip, fretboard_boxes, fusion_note, get_studio_settings, ground_truth, no_hand_message,
+    sample_clips, sample_twin, save_upload, synthetic_note, write_annotated_video,
 )
 from pipeline.video import VIDEO_SUFFIXES
-from pipeline.figures import add_segment_bars
 
 log = logging.getLogger("chord_space")
 
@@ -84,14 +82,9 @@ def _model_note(models) -> str:
             names.append(f"{slot}: {getattr(card, 'trained_on', '') or type(model).__name__}")
     note = "Models: " + "; ".join(names) + "."
     if models.landmarks is not None and models.image is not None:
-        total = models.weights.landmarks + models.weights.image
-        note += (f" Each frame's chord fuses both models' probabilities (weights from their held-out accuracy: "
-                 f"landmarks {models.weights.landmarks / total:.2f}, image {models.weights.image / total:.2f}); "
-                 "where no hand is found, the image model decides alone.")
+        note += " " + fusion_note(models.weights)
     if models.synthetic:
-        note += (" **This model was trained on synthetic renders of the sample clips' scenes, not on real footage:** "
-                 "it recognises the sample clips. For your own clips, train a model on real frames "
-                 "(`python -m pipeline train`) and set `CHORD_SPACE_MODELS`.")
+        note += " " + synthetic_note("This model", "(`python -m pipeline train`) and set `CHORD_SPACE_MODELS`")
     return note
 
 
@@ -116,23 +109,6 @@ class Session:
     folder: Path
     sample: Path | None = None
     models: object | None = None
-
-
-_sample_digests: dict[str, Path] | None = None
-
-
-def _digest(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def _sample_twin(path: Path) -> Path | None:
-    """The sample clip with the same bytes as ``path`` (uploads and examples arrive as copies)."""
-    global _sample_digests
-    if _sample_digests is None:
-        _sample_digests = {_digest(p): p for p in sample_clips()}
-    if path.stat().st_size > 50 * 2**20:
-        return None
-    return _sample_digests.get(_digest(path))
 
 
 def _fail(error: Exception) -> gr.Error:
@@ -166,19 +142,7 @@ def _frame_index(state: Session, index) -> int:
 
 
 # --------------------------------------------------------------------------------------------------
-# Figures and tables
-
-
-def timeline_figure(analysis, truth=None) -> go.Figure:
-    """One coloured bar per chord segment over time (and the ground truth below, for samples)."""
-    fig = go.Figure()
-    rows = [("recognised", analysis.timeline)] + ([("ground truth", truth)] if truth is not None else [])
-    add_segment_bars(fig, rows)
-    fig.update_layout(barmode="overlay", height=150 + 50 * len(rows), margin=dict(l=10, r=10, t=40, b=10),
-                      xaxis=dict(title="time (s)", range=[0, analysis.timeline.duration or None]),
-                      yaxis=dict(categoryorder="array", categoryarray=[name for name, _ in reversed(rows)]),
-                      legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"))
-    return fig
+# Tables
 
 
 def timeline_rows(timeline) -> list[list]:
@@ -215,7 +179,7 @@ def analyze(video: str | None, fps: float, progress=gr.Progress()):
             raise InputError(f"Could not read the upload ({error}).") from error
         clip = save_upload(data, source.name, folder / "upload", settings)
         info = check_clip(clip, settings=settings)
-        sample = _sample_twin(clip)
+        sample = sample_twin(clip)  # uploads and examples arrive as copies: known by their bytes
         progress(0.02, desc="Loading the model")
         models = get_models()
         started = time.perf_counter()
@@ -259,7 +223,7 @@ def analyze(video: str | None, fps: float, progress=gr.Progress()):
     n = len(analysis.frames)
     return (
         gr.Video(value=str(annotated), subtitles=str(vtt)) if annotated else None,
-        timeline_figure(analysis, truth),
+        timeline_figure(analysis, truth, frames=False),
         timeline_rows(analysis.timeline),
         "\n\n".join(lines),
         gr.Slider(minimum=0, maximum=max(n - 1, 1), value=0, step=1, interactive=n > 1),
@@ -422,37 +386,21 @@ def suggest_correction(state: Session | None, index: float, chord: str | None):
     if not chord:
         raise gr.Error("Choose the chord this frame really shows.", title="No chord chosen")
     frame = state.analysis.frames[k]
+    name = state.sample.name if state.sample else state.clip.name
     try:
-        import cv2
-
-        from labeling.store import LabelStore, NewFrame, NewPrediction
-        from pipeline.chords import parse_chord
+        from labeling.ingest import label_analysed_frame
+        from labeling.store import LabelStore
         from pipeline.video import read_frame
 
-        chord = parse_chord(chord)
         image = read_frame(state.clip, frame.time).image
-        ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92])
-        if not ok:
-            raise InputError("Could not encode the frame.")
-        name = state.sample.name if state.sample else state.clip.name
-        predictions = tuple(
-            NewPrediction(f"space-{slot}", "space", p.chord, p.probability, p.covered)
-            for slot, p in frame.by_model.items())
         with LabelStore() as store:
-            result = store.add_frames([NewFrame(source=f"space:{name}@{frame.time:.3f}s", data=encoded.tobytes(),
-                                                ext=".jpg", time=frame.time, frame_index=frame.index,
-                                                predictions=predictions)],
-                                      author="space", on_duplicate="skip")
-            record = store.frame(result.frame_ids[0]) if result.frame_ids else store.frame(
-                hashlib.sha256(encoded.tobytes()).hexdigest())
-            event = store.set_label(record.id, chord, author="space")
-            path = record.path
+            record, event = label_analysed_frame(store, image, frame, chord, clip=name, author="space")
     except Exception as error:  # noqa: BLE001
         raise _fail(error) from error
-    where = space.push_label({"digest": record.digest, "chord": chord, "time": frame.time,
+    where = space.push_label({"digest": record.digest, "chord": event.chord, "time": frame.time,
                               "frame_index": frame.index, "clip": name, "model_chord": frame.chord,
-                              "created_at": event.created_at}, Path(path))
-    return (f"Recorded **{chord}** for frame {k} at {frame.time:.2f} s (the model said {frame.chord}); "
+                              "created_at": event.created_at}, record.path)
+    return (f"Recorded **{event.chord}** for frame {k} at {frame.time:.2f} s (the model said {frame.chord}); "
             f"label store frame {record.id}. {where}")
 
 

@@ -1,4 +1,5 @@
-"""Adding frames: from a clip, from a folder of images, and from ImageFolder, YOLO and COCO exports.
+"""Adding frames: from a clip, from a folder of images, from ImageFolder, YOLO and COCO exports, and one
+analysed frame with the chord a person says it shows (:func:`label_analysed_frame`).
 
 Every add validates the whole batch before it writes anything, and commits its rows in one
 transaction: a corrupt image, an unknown chord folder or a path that leaves its dataset changes
@@ -18,6 +19,7 @@ every member checked (no absolute paths, no ``..``, no links, a size cap) before
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import shutil
 import stat
@@ -29,7 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labeling.store import (
-    IMAGE_EXTS, AddResult, ClipInfo, LabelStore, NewFrame, NewPrediction, check_name, check_relative,
+    IMAGE_EXTS, AddResult, ClipInfo, FrameRecord, LabelEvent, LabelStore, NewFrame, NewPrediction, check_name,
+    check_relative,
 )
 from pipeline.chords import parse_chord
 from pipeline.errors import InputError
@@ -38,6 +41,9 @@ FORMATS = ("auto", "imagefolder", "yolo", "coco", "images")
 MAX_ZIP_BYTES = 16 << 30
 """Largest total size a zip may unpack to (a zip bomb is refused before extraction)."""
 JPEG_QUALITY = 95
+CORRECTION_JPEG_QUALITY = 92
+"""JPEG quality of a frame stored by :func:`label_analysed_frame` (what the Space has always stored: the
+same frame corrected again keeps its digest)."""
 
 
 @dataclass(frozen=True)
@@ -171,8 +177,6 @@ def add_clip(
     Raises:
         InputError: the clip cannot be read, was added before, or the arguments do not fit it.
     """
-    import cv2
-
     from pipeline.datasets import file_digest
     from pipeline.video import iter_frames, probe
 
@@ -187,14 +191,59 @@ def add_clip(
     boxes = _clip_boxes(path)
     items = []
     for frame in iter_frames(path, fps=fps, start=start, end=end):
-        ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(frame.image, cv2.COLOR_RGB2BGR),
-                                   [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-        if not ok:
-            raise InputError(f"Could not encode frame {frame.index} of {path.name}.")
-        items.append(NewFrame(source=f"{path.name}@{frame.time:.3f}s", data=encoded.tobytes(), ext=".jpg",
+        data = _jpeg(frame.image, f"frame {frame.index} of {path.name}", JPEG_QUALITY)
+        items.append(NewFrame(source=f"{path.name}@{frame.time:.3f}s", data=data, ext=".jpg",
                               time=frame.time, frame_index=frame.index, box=boxes.get(frame.index)))
     clip = ClipInfo(name, digest, str(path.resolve()), info.fps, info.duration)
     return _add(store, items, clip, model, "import", on_duplicate, workers)
+
+
+def _jpeg(image, what: str, quality: int) -> bytes:
+    """An RGB uint8 (H, W, 3) image as JPEG bytes.
+
+    Raises:
+        InputError: OpenCV could not encode it (``what`` names it in the message).
+    """
+    import cv2
+
+    ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise InputError(f"Could not encode {what}.")
+    return encoded.tobytes()
+
+
+def label_analysed_frame(store: LabelStore, image, frame, chord: str, *, clip: str,
+                         author: str) -> tuple[FrameRecord, LabelEvent]:
+    """Store one analysed frame with its models' answers, and label it with the chord it really shows.
+
+    What a suggested correction does (the Space's "Suggest a correction"): the frame goes in as JPEG with
+    each model's answer for it as a prediction, then gets the label. The same frame corrected again (the
+    same bytes) is not added twice: it gets the new label, and the old one stays in its history.
+
+    Args:
+        store: the label store.
+        image: the frame, RGB uint8 (H, W, 3).
+        frame: its :class:`pipeline.analyze.FrameResult` (time, index, each model's prediction).
+        chord: the right chord (any spelling :func:`pipeline.chords.parse_chord` reads).
+        clip: the clip's name, in the frame's source ``<author>:<clip>@<time>s``.
+        author: who suggests it: the label's author, and the prefix of the stored predictions' model
+            names (``<author>-<slot>``, version ``<author>``).
+
+    Returns:
+        (the frame as stored before this label, the new label event).
+
+    Raises:
+        InputError: an unknown chord (nothing is stored), or an image that cannot be encoded.
+    """
+    chord = parse_chord(chord)
+    data = _jpeg(image, f"frame {frame.index} of {clip}", CORRECTION_JPEG_QUALITY)
+    predictions = tuple(NewPrediction(f"{author}-{slot}", author, p.chord, p.probability, p.covered)
+                        for slot, p in frame.by_model.items())
+    result = store.add_frames([NewFrame(source=f"{author}:{clip}@{frame.time:.3f}s", data=data, ext=".jpg",
+                                        time=frame.time, frame_index=frame.index, predictions=predictions)],
+                              author=author, on_duplicate="skip")
+    record = store.frame(result.frame_ids[0] if result.frame_ids else hashlib.sha256(data).hexdigest())
+    return record, store.set_label(record.id, chord, author=author)
 
 
 def _clip_boxes(path: Path) -> dict[int, tuple[float, float, float, float]]:
@@ -552,4 +601,4 @@ def _coco_split(json_path: Path, root: Path) -> str:
 
 
 __all__ = ["FORMATS", "ModelRef", "add_clip", "add_dataset", "add_images", "detect_format", "extract_zip",
-           "predict_files", "read_coco", "read_imagefolder", "read_yolo"]
+           "label_analysed_frame", "predict_files", "read_coco", "read_imagefolder", "read_yolo"]

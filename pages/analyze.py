@@ -15,9 +15,10 @@ import streamlit as st
 from pages import common as ui
 from pipeline.errors import InputError
 from pipeline.evaluation import score_timeline
+from pipeline.figures import timeline_figure
 from pipeline.studio import (
-    annotate_frame, check_clip, frame_box, fretboard_boxes, fretboard_message, get_studio_settings,
-    ground_truth, no_hand_message, sample_clips, save_upload, write_annotated_video,
+    annotate_frame, check_clip, frame_box, fretboard_boxes, fretboard_message, fusion_note, get_studio_settings,
+    ground_truth, no_hand_message, sample_clips, sample_twin, save_upload, write_annotated_video,
 )
 
 st.title("Analyze a clip")
@@ -89,7 +90,8 @@ message = fretboard_message(analysis)
 if message:
     st.error(message)
 
-truth = ground_truth(clip) if clip.parent == sample_clips()[0].parent else None
+sample = sample_twin(clip)  # a sample clip, or an upload of one: known by its bytes
+truth = ground_truth(sample) if sample else None
 n = len(analysis.frames)
 cols = st.columns(6 if choice.detector else 5)
 cols[0].metric("Length", f"{analysis.clip.duration:.1f} s" if not analysis.clip.is_image else "still")
@@ -107,10 +109,10 @@ if choice.detector:
 if st.session_state.get("frame_index", 0) >= n:
     st.session_state["frame_index"] = 0
 index = st.session_state.get("frame_index", 0)
-st.plotly_chart(ui.timeline_figure(analysis, analysis.frames[index].time, truth), key="timeline_chart")
+st.plotly_chart(timeline_figure(analysis, truth, selected=analysis.frames[index].time), key="timeline_chart")
 
 video_col, frame_col = st.columns(2)
-boxes = fretboard_boxes(clip)
+boxes = fretboard_boxes(sample) if sample else {}
 with video_col:
     if not analysis.clip.is_image:
         video = ui.derived_path("videos", ui.digest_of(clip), choice.key, current["fps"], current["start"],
@@ -158,10 +160,7 @@ with frame_col:
     st.dataframe(rows, hide_index=True, key="frame_models",
                  column_config={c: st.column_config.NumberColumn(format="%.3f") for c in ["p", *analysis.classes]})
     if choice.fused:
-        weights = ui.model_set(choice).weights
-        st.caption(f"Fused: each model's probabilities pooled log-linearly with weights {weights.landmarks:.2f} "
-                   f"(landmarks) and {weights.image:.2f} (image), the odds of being right from the models' cards; "
-                   "where there is no hand the image model decides alone.")
+        st.caption(fusion_note(ui.model_set(choice).weights))
     elif not frame.prediction.covered:
         st.caption("No hand in this frame: the landmark model cannot decide it.")
     if st.button("Explain this frame", key="explain_frame_button"):

@@ -1,7 +1,8 @@
 """What every page shares: the sidebar's choices, cached models and results, the session's folders, charts.
 
 Not a page: ``app.py`` lists the pages with ``st.navigation``, so Streamlit does not turn this file
-into one. Logic lives in :mod:`pipeline` and :mod:`labeling`; here are only Streamlit's caches and
+into one. Logic lives in :mod:`pipeline` and :mod:`labeling` (the chord timeline figure, which the
+Space draws too, in :mod:`pipeline.figures`); here are only Streamlit's caches and the studio's own
 plotly figures.
 """
 
@@ -18,14 +19,13 @@ from pathlib import Path
 import plotly.graph_objects as go
 import streamlit as st
 
+from pipeline import studio
 from pipeline.config import get_settings
 from pipeline.errors import InputError
+from pipeline.figures import CHORD_COLOURS
 from pipeline.studio import (
     IMAGE_KINDS, NONE, SAMPLE, ModelChoice, ModelEntry, discover_models, get_studio_settings, model_entry,
 )
-from pipeline.figures import CHORD_COLOURS, add_segment_bars
-
-# One colour per chord of the vocabulary (plotly's qualitative palettes), grey for no chord.
 
 
 # --------------------------------------------------------------------------------------------------
@@ -124,9 +124,7 @@ def model_choice(key: str, side_by_side: bool = True) -> ModelChoice | None:
 def synthetic_note(entry: ModelEntry) -> None:
     """Say so when a model was trained on synthetic renders (DESIGN: an offline default is honest)."""
     if entry.synthetic:
-        st.info(f"**{entry.name}** was trained on synthetic renders of the sample clips' scenes, not on real "
-                "footage: it recognises the sample clips. For your own clips, train a model on real frames "
-                "(Models page or `python -m pipeline train`).")
+        st.info(studio.synthetic_note(entry.name, "(Models page or `python -m pipeline train`)"))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -139,11 +137,6 @@ def load_landmark_model(spec: str | None, key: str):
     from pipeline.registry import load_landmark_model as load
 
     return load(spec)
-
-
-def landmark_model(entry: ModelEntry):
-    """The loaded landmark model of an entry."""
-    return load_landmark_model(entry.spec, entry.key)
 
 
 @st.cache_resource(show_spinner="Loading the model...")
@@ -290,39 +283,6 @@ def frame_image(digest: str, time: float, _path: str):
 
 # --------------------------------------------------------------------------------------------------
 # Charts
-
-
-def timeline_figure(analysis, selected: float | None = None, truth=None) -> go.Figure:
-    """One coloured bar per chord segment over time, a marker per frame at its chord's probability.
-
-    Args:
-        analysis: the :class:`pipeline.analyze.Analysis`.
-        selected: time of the frame shown in the frame browser (a vertical line), or None.
-        truth: a ground-truth timeline to draw as a second row, or None.
-    """
-    fig = go.Figure()
-    rows = [("recognised", analysis.timeline)] + ([("ground truth", truth)] if truth is not None else [])
-    add_segment_bars(fig, rows)
-    frames = analysis.frames
-    fig.add_trace(go.Scatter(
-        x=[f.time for f in frames], y=[f.prediction.probabilities.get(f.chord, 0.0) for f in frames],
-        mode="markers", yaxis="y2", name="frame probability",
-        marker=dict(size=7, color=[CHORD_COLOURS.get(f.chord, "#888") for f in frames], line=dict(width=1, color="#222"),
-                    symbol=["circle" if f.prediction.covered else "x" for f in frames]),
-        customdata=[[f.chord, f.prediction.chord, "no hand" if f.hands.fretting is None else "hand"] for f in frames],
-        hovertemplate="%{x:.2f} s: %{customdata[0]} (frame alone: %{customdata[1]}, %{customdata[2]})"
-                      "<br>p %{y:.2f}<extra></extra>",
-    ))
-    if selected is not None:
-        fig.add_vline(x=selected, line_dash="dot", line_color="#444")
-    fig.update_layout(
-        barmode="overlay", height=260 + 40 * len(rows), margin=dict(l=10, r=10, t=30, b=10),
-        xaxis=dict(title="time (s)", range=[0, analysis.timeline.duration or None]),
-        yaxis=dict(domain=[0, 0.45], title=None),
-        yaxis2=dict(domain=[0.55, 1.0], range=[0, 1.05], title="probability"),
-        legend=dict(orientation="h", y=1.12),
-    )
-    return fig
 
 
 def probability_figure(probabilities: dict[str, float], highlight: str | None = None, title: str = "") -> go.Figure:

@@ -66,7 +66,6 @@ except Exception as error:  # noqa: BLE001
 
 try:
     stats = store.stats()
-    models = ui.chosen_models()
     with st.expander("Add frames to label", expanded=stats.frames == 0):
         clips = [p for p in sample_clips() if p.suffix.lower() in VIDEO_SUFFIXES]
         current = st.session_state.get("current")
@@ -121,7 +120,10 @@ try:
             st.markdown(f"**Label: {label}** &nbsp; Suggestions: {answers}")
 
     if queue:
-        chords = label_chords([c for m in models for c in ui.landmark_model(m).classes], list(stats.chords))
+        # Every chord model in the sidebar (the suggestions' models are among them), image models too: each
+        # suggestion has its button. A card lists its classes; the sample model's is written when it is built.
+        classes = [c for m in ui.chosen_models("chord") for c in m.classes or ui.chord_model(m).classes]
+        chords = label_chords(classes, list(stats.chords))
         keys = chord_keys(chords)
         covered = [p for p in predictions if p.covered]
         nav = st.columns(4)

@@ -172,6 +172,34 @@ def sample_clips() -> list[Path]:
     return sorted(p for p in SAMPLE_MEDIA_DIR.iterdir() if p.suffix.lower() in SUPPORTED_SUFFIXES)
 
 
+def sample_twin(path: str | Path) -> Path | None:
+    """The sample clip a file is a copy of, by content: the same bytes as one of :func:`sample_clips`.
+
+    Content, not folder: an upload of a sample clip and the Space's examples (copied into a request
+    folder) are the sample too, and get its ground truth and fretboard boxes. Only a file of a sample's
+    exact size is hashed (hashes are remembered while a file's size and time hold), so a large upload
+    costs a ``stat``, not a read.
+
+    Args:
+        path: a clip or still.
+
+    Returns:
+        The sample file (in the sample media folder), or None when ``path`` is no sample's copy or
+        cannot be read.
+    """
+    from pipeline.datasets import file_digest
+
+    try:
+        size = Path(path).stat().st_size
+        twins = [p for p in sample_clips() if p.stat().st_size == size]
+        if not twins:
+            return None
+        digest = file_digest(path)
+        return next((p for p in twins if file_digest(p) == digest), None)
+    except OSError:
+        return None
+
+
 def ground_truth(path: str | Path):
     """The ground-truth :class:`~pipeline.timeline.Timeline` beside a sample clip, or None."""
     from pipeline.timeline import Timeline
@@ -226,6 +254,12 @@ class ModelEntry:
     def synthetic(self) -> bool:
         """Trained on synthetic renders (the sample model always is)."""
         return self.name == SAMPLE or bool(self.card.get("synthetic"))
+
+    @property
+    def classes(self) -> list[str]:
+        """The chords it answers, as its card lists them (empty for a detector, and for the sample model
+        before it is built)."""
+        return [str(c) for c in self.card.get("classes") or []]
 
 
 def model_entry(spec: str | Path | None) -> ModelEntry:
@@ -462,6 +496,42 @@ def fretboard_message(analysis) -> str | None:
 
 
 # --------------------------------------------------------------------------------------------------
+# Notes both apps show
+
+
+def fusion_note(weights) -> str:
+    """What the apps say about a fused analysis: how each frame's chord is decided, with each model's share.
+
+    Args:
+        weights: the :class:`~pipeline.fusion.FusionWeights` of the analysis (odds of being right from the
+            models' cards); only their ratio matters (:func:`pipeline.fusion.fuse`), so shares summing to 1
+            are shown.
+
+    Returns:
+        One markdown sentence.
+    """
+    total = weights.landmarks + weights.image
+    return (f"Each frame's chord fuses both models' probabilities (weights from their held-out accuracy: "
+            f"landmarks {weights.landmarks / total:.2f}, image {weights.image / total:.2f}); "
+            "where no hand is found, the image model decides alone.")
+
+
+def synthetic_note(name: str, remedy: str) -> str:
+    """What the apps say beside a model trained on synthetic renders (DESIGN: an offline default is honest).
+
+    Args:
+        name: the model as the app names it (a model's name, or "This model").
+        remedy: how to get a model for real clips in this app, e.g.
+            ``"(Models page or `python -m pipeline train`)"``.
+
+    Returns:
+        Markdown, the warning in bold.
+    """
+    return (f"**{name} was trained on synthetic renders of the sample clips' scenes, not on real footage:** it "
+            f"recognises the sample clips. For your own clips, train a model on real frames {remedy}.")
+
+
+# --------------------------------------------------------------------------------------------------
 # Drawing
 
 
@@ -677,7 +747,8 @@ def evaluate_models(models: Sequence[tuple[str, object]], frames: LabeledFrames)
     landmark model reads the fretting hand, an image model the frame, or the hand region when it was
     trained on regions); a pair is pooled frame by frame with the weights from the two models' cards
     (:func:`pipeline.fusion.fuse_frames`, :meth:`~pipeline.fusion.FusionWeights.from_models`), as an
-    analysis with both fuses them. Each model runs once, however many pairs it is in.
+    analysis with both fuses them. Each model runs once, however many pairs it is in, on the hands the
+    labeled set holds (no landmark cache lookup per model).
 
     Args:
         models: (name, loaded model) pairs, in display order: landmark models
@@ -693,25 +764,24 @@ def evaluate_models(models: Sequence[tuple[str, object]], frames: LabeledFrames)
         InputError: a model is neither a landmark nor an image chord model.
     """
     from pipeline.analyze import ModelSet, predict_image_files
-    from pipeline.evaluation import evaluate_predictions
+    from pipeline.evaluation import evaluate_chord_predictions
     from pipeline.fusion import FusionWeights, fuse_frames
     from pipeline.registry import chord_model_slot
-
-    def score(predictions) -> EvaluationReport:
-        return evaluate_predictions(frames.truth, [p.chord for p in predictions], [p.covered for p in predictions])
 
     answers: dict[str, tuple[str, object, list]] = {}
     for name, model in models:
         slot = chord_model_slot(model)
         if slot is None:
             raise InputError(f"{name} is not a chord model (a landmark or an image model).")
-        answers[name] = (slot, model, predict_image_files(ModelSet(**{slot: model}), frames.paths, workers=1)[0])
-    reports = {name: score(predictions) for name, (_, _, predictions) in answers.items()}
+        predictions = predict_image_files(ModelSet(**{slot: model}), frames.paths, workers=1, hands=frames.hands)[0]
+        answers[name] = (slot, model, predictions)
+    reports = {name: evaluate_chord_predictions(frames.truth, predictions)
+               for name, (_, _, predictions) in answers.items()}
     for hand_name, (hand_slot, hand_model, hand_answers) in answers.items():
         for image_name, (image_slot, image_model, image_answers) in answers.items():
             if hand_slot == "landmarks" and image_slot == "image":
-                weights = FusionWeights.from_models(hand_model, image_model)
-                reports[f"{hand_name} + {image_name} (fused)"] = score(fuse_frames(hand_answers, image_answers, weights))
+                fused = fuse_frames(hand_answers, image_answers, FusionWeights.from_models(hand_model, image_model))
+                reports[f"{hand_name} + {image_name} (fused)"] = evaluate_chord_predictions(frames.truth, fused)
     return reports
 
 
@@ -742,7 +812,8 @@ def label_chords(model_classes: Sequence[str] = (), used: Sequence[str] = ()) ->
 __all__ = [
     "IMAGE_KINDS", "LabeledFrames", "ModelChoice", "ModelEntry", "NONE", "REAL_SET", "SAMPLE", "SAMPLE_SET",
     "StudioSettings", "annotate_frame", "card_rows", "check_clip", "chord_keys", "discover_models",
-    "evaluate_models", "explain_image_frame", "fretboard_boxes", "fretboard_message", "frame_box",
+    "evaluate_models", "explain_image_frame", "fretboard_boxes", "fretboard_message", "frame_box", "fusion_note",
     "get_studio_settings", "ground_truth", "label_chords", "labeled_sets", "load_labeled_set", "model_entry",
-    "model_input", "no_hand_message", "safe_name", "sample_clips", "save_upload", "write_annotated_video",
+    "model_input", "no_hand_message", "safe_name", "sample_clips", "sample_twin", "save_upload", "synthetic_note",
+    "write_annotated_video",
 ]

@@ -18,6 +18,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
+from pipeline.chords import VOCABULARY
 from pipeline.landmark_model import train_landmark_model
 from pipeline.studio import safe_name, save_upload
 from pipeline.errors import InputError
@@ -163,6 +164,17 @@ def test_bad_uploads_end_in_clear_messages(studio_env, monkeypatch):
     assert any("No hand was found" in e.value for e in at.error), [e.value for e in at.error]
 
 
+def test_an_uploaded_copy_of_a_sample_clip_is_scored_against_its_ground_truth(studio_env):
+    at = _app()
+    at.radio(key="analyze_source").set_value("Upload").run()
+    at.file_uploader(key="analyze_upload").upload("my take.mp4", (SAMPLES / "progression.mp4").read_bytes(),
+                                                  "video/mp4").run()
+    at.button(key="analyze_run").click().run()
+    _ok(at)
+    assert at.subheader[0].value == "my_take.mp4 with tiny"
+    assert "Right vs ground truth" in [m.label for m in at.metric]  # known by its bytes, as in the Space
+
+
 def test_uploads_are_sanitised_and_stay_in_their_folder(tmp_path):
     assert safe_name("../../etc/passwd") == "passwd"
     assert safe_name("..\\..\\evil clip.mp4") == "evil_clip.mp4"
@@ -293,6 +305,7 @@ def test_analyze_fuses_a_landmark_and_an_image_model(image_env):
     from pipeline.fusion import FusionWeights, fuse
     from pipeline.image_models import load_image_model
     from pipeline.landmark_model import ChordPrediction, LandmarkChordModel
+    from pipeline.studio import fusion_note
 
     at = _app()
     assert at.sidebar.multiselect(key="models").value == ["tiny", "cnn", "cnn2"]
@@ -325,7 +338,7 @@ def test_analyze_fuses_a_landmark_and_an_image_model(image_env):
     assert rows["fused"] != pytest.approx(rows["tiny (landmarks)"], abs=1e-3)
     assert table["chord"][2] == fused.chord
     assert "frame 35 at 1.40 s" in at.get("image")[0].captions[0]
-    assert any(c.value.startswith("Fused: each model's probabilities pooled") for c in at.caption)
+    assert fusion_note(weights) in [c.value for c in at.caption]  # the Space says the same (pipeline.studio)
 
 
 def test_explain_shows_the_cnn_heatmap_per_target_and_side_by_side(image_env, shown_images, monkeypatch):
@@ -563,6 +576,27 @@ def test_compare_scores_a_landmark_model_a_cnn_and_their_fusion(sample_set_model
     titles = [a["text"] for a in maps[0]["layout"]["annotations"]]
     assert [t.split(":")[0] for t in titles] == ["hands", "hands", "cnn", "cnn"], titles
     assert f"({len(frames.truth)}/{len(frames.truth)} frames)" in titles[2]  # the CNN embeds every frame
+
+
+def test_every_chord_an_image_model_can_suggest_has_a_button(image_models, tmp_path, monkeypatch):
+    from labeling.store import LabelStore
+
+    # The landmark model knows A, C, G and None; the CNN, which suggests here, every chord of the vocabulary.
+    _use_models(monkeypatch, tmp_path, [image_models["tiny"], image_models["cnn"]])
+    at = _goto(_app(), "pages/label.py")
+    at.selectbox(key="label_add_landmarks").select("(none)").run()
+    at.selectbox(key="label_add_clip").select(SAMPLES / "progression.mp4").run()
+    at.button(key="label_add").click().run()
+    _ok(at)
+    assert any("Added 10 frames" in s.value for s in at.success), [s.value for s in at.success]
+    buttons = [b.label for b in at.button if b.key.startswith("label_chord_")]
+    assert buttons == list(VOCABULARY)
+    frame_id = int(re.search(r": frame (\d+), ", at.get("image")[0].captions[0]).group(1))
+    with LabelStore(tmp_path / "labels") as store:
+        suggested = store.predictions(frame_id)[0].chord
+    at.button(key="label_chord_Em").click().run()  # a chord only the image model knows
+    _ok(at)
+    assert [s.value for s in at.success] == [f"Frame {frame_id}: labeled Em."] and suggested in buttons
 
 
 def test_label_suggestions_come_from_an_image_model(image_models, tmp_path, monkeypatch):

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.chords import VOCABULARY
 from pipeline.landmark_model import train_landmark_model
+from pipeline.studio import chord_keys, label_chords
 from tests.browser import free_port, launch_chromium, needs_chromium, serve
 from tests.test_landmark_model import _frames
 from tests.tiny_models import tiny_cnn
@@ -96,7 +98,7 @@ def test_studio_in_a_browser(studio, tmp_path):
         expect(page.locator("video").first).to_be_attached()
         shot("1-analyze")
         # the frame browser: the frame with its hand, and each model's and the fused probabilities
-        fused = page.get_by_text("Fused: each model's probabilities pooled")
+        fused = page.get_by_text("Each frame's chord fuses both models' probabilities")
         fused.scroll_into_view_if_needed()
         expect(fused).to_be_visible()
         shot("1b-frame-browser")
@@ -122,12 +124,14 @@ def test_studio_in_a_browser(studio, tmp_path):
         page.get_by_role("button", name="Add frames").click()
         expect(page.get_by_text("Added 10 frames")).to_be_visible(timeout=120_000)
         settle()
+        # a button per chord of either model (the CNN knows them all), its shortcut from chord_keys
+        keys = chord_keys(label_chords(VOCABULARY))
         page.get_by_role("heading", name="Label frames").click()  # focus the page, not a widget
-        page.keyboard.press("3")  # G
+        page.keyboard.press(keys["G"])
         expect(page.get_by_text("labeled G.")).to_be_visible()
         settle()
         page.get_by_role("heading", name="Label frames").click()
-        page.keyboard.press("1")  # A
+        page.keyboard.press(keys["A"])
         expect(page.get_by_text("labeled A.")).to_be_visible()
         expect(page.get_by_test_id("stMetricValue").first).to_have_text("2 of 10")
         page.reload()

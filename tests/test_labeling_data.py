@@ -14,7 +14,7 @@ import pytest
 
 from labeling.cli import main
 from labeling.export import assign_splits, export_snapshot
-from labeling.ingest import ModelRef, add_clip, add_dataset, add_images, extract_zip
+from labeling.ingest import ModelRef, add_clip, add_dataset, add_images, extract_zip, label_analysed_frame
 from labeling.queue import review_queue
 from labeling.store import LabelStore, NewFrame, NewPrediction
 from pipeline.config import SAMPLE_MEDIA_DIR
@@ -66,6 +66,33 @@ def test_a_clip_comes_in_with_times_boxes_and_predictions(store, tiny_model):
         add_clip(store, SAMPLE_MEDIA_DIR / "progression.mp4", fps=1.0)
     # without a model: frames only
     assert len(add_clip(store, SAMPLE_MEDIA_DIR / "no_hand.mp4", fps=1.0).frame_ids) == 3
+
+
+def test_an_analysed_frame_is_stored_once_with_its_models_answers_and_each_correction(store):
+    from pipeline.analyze import FrameResult
+    from pipeline.landmark_model import NOT_COVERED, ChordPrediction
+    from pipeline.video import read_frame
+
+    image = read_frame(SAMPLE_MEDIA_DIR / "progression.mp4", 1.2).image
+    fused = ChordPrediction("C", 0.7, {"C": 0.7, "G": 0.3})
+    frame = FrameResult(index=36, time=1.2, hands=HandsResult.from_hands([], 640, 360), prediction=fused, chord="C",
+                        by_model={"landmarks": NOT_COVERED, "image": fused})
+    with pytest.raises(InputError):  # an unknown chord: nothing is stored
+        label_analysed_frame(store, image, frame, "H7", clip="progression.mp4", author="space")
+    assert store.frames() == []
+
+    record, event = label_analysed_frame(store, image, frame, "em", clip="progression.mp4", author="space")
+    assert (event.chord, event.author, event.frame_id) == ("Em", "space", record.id)
+    assert (record.source, record.time, record.frame_index) == ("space:progression.mp4@1.200s", 1.2, 36)
+    assert record.path.suffix == ".jpg" and cv2.imread(str(record.path)).shape == image.shape
+    stored = sorted((p.model, p.model_version, p.chord, p.covered) for p in store.predictions(record.id))
+    assert stored == [("space-image", "space", "C", True), ("space-landmarks", "space", "None", False)]
+
+    # The same frame corrected again: the same stored frame, a new label, the old one in its history.
+    again, second = label_analysed_frame(store, image, frame, "D", clip="progression.mp4", author="space")
+    assert again.id == record.id and again.digest == record.digest
+    assert [f.chord for f in store.frames()] == ["D"]
+    assert [e.chord for e in store.history(record.id)] == ["Em", "D"] and second.chord == "D"
 
 
 def test_queue_puts_disagreement_then_least_sure_first_and_filters(store):
