@@ -65,13 +65,14 @@ def _real_frames(n: int) -> list[tuple[str, np.ndarray]]:
 
     from pipeline.config import get_settings
     from pipeline.datasets import read_image_folder
+    from pipeline.image_models import read_rgb
 
     images = read_image_folder(get_settings().real_data, "val")
     chosen, seen = [], set()
     for image in images:
         if image.chord not in seen:
             seen.add(image.chord)
-            frame = cv2.cvtColor(cv2.imread(str(image.path)), cv2.COLOR_BGR2RGB)
+            frame = read_rgb(image.path)
             chosen.append((f"{image.chord} {image.path.name}", cv2.resize(frame, (640, 360), interpolation=cv2.INTER_AREA)))
         if len(chosen) == n:
             break

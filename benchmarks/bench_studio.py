@@ -28,7 +28,7 @@ PAGES = {"Analyze": "analyze-clip", "Explain": "explain-frame", "Label": "label-
          "Listen": "listen-chords", "Models": "model-cards"}
 
 
-def timed_run(at: AppTest, action) -> float:
+def timed_run(action) -> float:
     start = time.perf_counter()
     action()
     return time.perf_counter() - start
@@ -56,7 +56,8 @@ def main(repeat: int = 5) -> None:
     at.run()
     at.selectbox(key="analyze_sample").select(SAMPLE_MEDIA_DIR / "strumming_em_d.mp4").run()
     at.button(key="analyze_run").click().run()  # warm: models, analysis, frames
-    scrub = [timed_run(at, lambda k=k: at.slider(key="frame_index").set_value(k % 25).run()) for k in range(3, 3 + repeat)]
+    scrub = [timed_run(lambda k=k: at.slider(key="frame_index").set_value(k % 25).run()) for k in range(3, 3 + repeat)]
+
     def shown() -> str:
         return (f"{len(at.get('image'))} images, {len(at.get('plotly_chart'))} charts, {len(at.error)} errors; "
                 f"title {at.title[0].value if at.title else '-'}")
@@ -67,15 +68,15 @@ def main(repeat: int = 5) -> None:
             at._page_hash = calc_hash(url)
             at.run()
         go()  # first visit may fill a cache
-        times = [timed_run(at, go) for _ in range(repeat)]
+        times = [timed_run(go) for _ in range(repeat)]
         rows.append([f"open {name}", statistics.median(times), max(times), shown()])
     # On Explain: each new frame computes the CNN's heatmap; going back to one reads the cache.
     at._page_hash = calc_hash(PAGES["Explain"])
     at.run()
     frames = [(k * 7) % 30 for k in range(1, repeat + 1)]
-    new = [timed_run(at, lambda k=k: at.slider(key="explain_index").set_value(k).run()) for k in frames]
+    new = [timed_run(lambda k=k: at.slider(key="explain_index").set_value(k).run()) for k in frames]
     rows.append(["scrub to a new frame (Explain, CNN heatmap computed)", statistics.median(new), max(new), shown()])
-    back = [timed_run(at, lambda k=k: at.slider(key="explain_index").set_value(k).run()) for k in frames]
+    back = [timed_run(lambda k=k: at.slider(key="explain_index").set_value(k).run()) for k in frames]
     rows.append(["scrub back to a frame (Explain, heatmap cached)", statistics.median(back), max(back), shown()])
     scratch.cleanup()
     print_table("studio, models warm: seconds per interaction (AppTest script run; bar: under 1 s)",

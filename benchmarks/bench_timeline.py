@@ -35,11 +35,12 @@ from pipeline.config import SAMPLE_MEDIA_DIR
 from pipeline.evaluation import CHANGE_TOLERANCE, score_timeline
 from pipeline.registry import load_model_set
 from pipeline.smoothing import SmoothingSettings
+from pipeline.smoothing import METHODS
 from pipeline.timeline import Timeline
 
 CLIPS = ("progression", "strumming_em_d", "progression_108bpm")
 RATES = (5, 10)
-METHODS = ("argmax", "majority", "viterbi")
+ROW_ORDER = tuple(reversed(METHODS))  # the baselines first, Viterbi last
 
 
 def main(clips=CLIPS, rates=RATES) -> None:
@@ -49,7 +50,7 @@ def main(clips=CLIPS, rates=RATES) -> None:
         for clip in clips:
             truth = Timeline.load(SAMPLE_MEDIA_DIR / f"{clip}.timeline.json")
             analysis = analyze_clip(SAMPLE_MEDIA_DIR / f"{clip}.mp4", models, fps=fps)
-            for method in METHODS:
+            for method in ROW_ORDER:
                 score = score_timeline(analysis.resmoothed(SmoothingSettings(method=method)).timeline, truth)
                 rows.append([fps, clip, "majority 1 s" if method == "majority" else method, score.frame_accuracy,
                              score.segment_f1, score.changes, score.true_changes, score.spurious_changes,

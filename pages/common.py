@@ -131,30 +131,18 @@ def synthetic_note(entry: ModelEntry) -> None:
 # Cached resources
 
 
-@st.cache_resource(show_spinner="Loading the model (the sample model is built on first use, about a minute)...")
-def load_landmark_model(spec: str | None, key: str):
-    """A landmark model, loaded once per process (``key`` changes when the model is retrained)."""
-    from pipeline.registry import load_landmark_model as load
-
-    return load(spec)
-
-
-@st.cache_resource(show_spinner="Loading the model...")
-def load_model(spec: str | None, key: str):
-    """Any model (landmarks, image, detector), loaded once per process; ``key`` changes on retraining.
+def chord_model(entry: ModelEntry):
+    """The loaded chord model (landmarks or image) of an entry: :func:`pipeline.registry.load_model` loads
+    it once per process (cached by folder and card time, so a retrained model is loaded again).
 
     Shared between sessions: image models and detectors lock their predict.
     """
-    from pipeline.registry import load_model as load
+    from pipeline.registry import load_model
 
-    return load(spec)
-
-
-def chord_model(entry: ModelEntry):
-    """The loaded chord model (landmarks or image) of an entry."""
-    if entry.kind == "landmarks":
-        return load_landmark_model(entry.spec, entry.key)
-    return load_model(entry.spec, entry.key)
+    # st.spinner shows only when loading takes over half a second: a first load, not a cached one.
+    with st.spinner("Loading the model (the sample model is built on first use, about a minute)..."
+                    if entry.kind == "landmarks" else "Loading the model..."):
+        return load_model(entry.spec)
 
 
 @st.cache_resource(show_spinner="Loading the models (the sample model is built on first use, about a minute)...")
@@ -179,14 +167,24 @@ def current_choice() -> ModelChoice | None:
     return ModelChoice.from_names(current.get("models", {}), chosen_models(None))
 
 
+def current_clip() -> tuple[Path, ModelChoice] | None:
+    """(clip, model choice) of the analysis made on Analyze, or None when there is none (or its clip or
+    models are gone); nothing is analysed or loaded."""
+    choice = current_choice()
+    if choice is None:
+        return None
+    clip = Path(st.session_state["current"]["path"])
+    return (clip, choice) if clip.exists() else None
+
+
 def current_analysis():
     """(clip, model choice, analysis) of the analysis made on Analyze, or None when there is none (or its
-    clip or models are gone). Raises what :func:`analysis_for` raises."""
-    current = st.session_state.get("current")
-    choice = current_choice()
-    if choice is None or not Path(current["path"]).exists():
+    clip or models are gone: :func:`current_clip`). Raises what :func:`analysis_for` raises."""
+    found = current_clip()
+    if found is None:
         return None
-    clip = Path(current["path"])
+    clip, choice = found
+    current = st.session_state["current"]
     return clip, choice, analysis_for(clip, choice, current["fps"], current["start"], current["end"])
 
 

@@ -67,8 +67,12 @@ with answers:
         entry = entries[name]
         with column:
             st.markdown(f"**{name}** ({entry.kind})" + (" (synthetic renders)" if entry.synthetic else ""))
+            slot = "image" if entry.kind in IMAGE_KINDS else "landmarks"
+            own = choice.slots[slot]
             try:
-                if entry.kind in IMAGE_KINDS:
+                if own is not None and own.key == entry.key and slot in frame.by_model:
+                    prediction = frame.by_model[slot]  # the analysis's own model: its answer is stored
+                elif slot == "image":
                     prediction = ui.image_answer(entry.key, digest, frame.time, detector_key, model, frame, image)
                 else:
                     prediction = model.predict_one(frame.hands)

@@ -2,7 +2,6 @@
 the new sound, and MIDI / WAV / MP4 / subtitle downloads."""
 
 import json
-from pathlib import Path
 
 import streamlit as st
 
@@ -16,7 +15,7 @@ from pipeline.timeline import Timeline
 
 st.title("Listen")
 sources = []
-if ui.current_choice() is not None and Path(st.session_state["current"]["path"]).exists():
+if ui.current_clip() is not None:
     sources.append("the analysed clip")
 sources += ["a sample clip's ground truth", "a timeline file"]
 source = st.radio("Chords from", sources, horizontal=True, key="listen_source")

@@ -3,8 +3,8 @@
 Per sampled frame: the fretboard detector (if any) finds the neck, whose box also helps pick the
 fretting hand; MediaPipe finds the hands; the landmark model reads the fretting hand and the image
 model the frame (or the region :func:`pipeline.regions.classifier_region` gives, when the model was
-trained on regions); :mod:`pipeline.fusion` pools their probabilities; :mod:`pipeline.smoothing`
-turns the frames into a timeline.
+trained on regions: :func:`image_model_input`); :mod:`pipeline.fusion` pools their probabilities;
+:mod:`pipeline.smoothing` turns the frames into a timeline.
 
 Frames stream from :func:`pipeline.video.iter_frames` one at a time; only the per-frame results
 (landmarks and probabilities, a few hundred bytes each) are kept, and image-model inputs wait in a
@@ -190,6 +190,40 @@ def _round(value) -> float | str:
     return "" if value is None else round(float(value), 1)
 
 
+def sees_region(model) -> bool:
+    """Whether an image chord model was trained on regions (``card.input_region != "frame"``), so sees the
+    region :func:`pipeline.regions.classifier_region` picks rather than the whole frame."""
+    return getattr(model.card, "input_region", "frame") != "frame"
+
+
+def image_model_input(image: np.ndarray, model, fretboard=None, hands: HandsResult | None = None,
+                      region=None) -> tuple[np.ndarray, object | None]:
+    """What an image chord model sees of a frame: the whole frame, or for a model trained on regions
+    (:func:`sees_region`) the region :func:`pipeline.regions.classifier_region` picks, cut out.
+
+    :func:`analyze_clip`, :func:`predict_image_files` and the apps (:func:`pipeline.studio.model_input`)
+    all go through here, so a model sees the same thing wherever it runs.
+
+    Args:
+        image: the frame, RGB uint8 (H, W, 3).
+        model: an image chord model (its ``card.input_region`` says what it was trained on).
+        fretboard: the detector's boxes (:class:`pipeline.detection.FretboardDetections`), if it ran.
+        hands: the hands found in the frame.
+        region: the region to cut out when it is already known (an analysed frame's own); None picks one.
+
+    Returns:
+        (the model's input, RGB uint8; the :class:`~pipeline.regions.Region` cut out, or None for the
+        whole frame).
+    """
+    if not sees_region(model):
+        return image, None
+    from pipeline.regions import classifier_region, crop_region
+
+    if region is None:
+        region = classifier_region(image.shape, fretboard, hands)
+    return crop_region(image, region), region
+
+
 def analyze_clip(
     path: str | Path,
     models: ModelSet | LandmarkChordModel,
@@ -221,7 +255,7 @@ def analyze_clip(
     Raises:
         InputError: the clip cannot be read, or the arguments do not fit it.
     """
-    from pipeline.regions import classifier_region, crop_region, hand_choice_box
+    from pipeline.regions import hand_choice_box
 
     models = models if isinstance(models, ModelSet) else ModelSet(landmarks=models)
     info = probe(path)
@@ -231,7 +265,6 @@ def analyze_clip(
     span_end = info.duration if end is None else min(end, info.duration)
     rate = fps if fps is not None else info.fps
     expected = 1 if info.is_image else max(1, math.ceil((span_end - span_start) * min(rate, info.fps or rate)))
-    wants_region = models.image is not None and getattr(models.image.card, "input_region", "frame") != "frame"
     seen: list[tuple[int, float, HandsResult, object, object]] = []
     image_inputs: list[np.ndarray] = []
     image_predictions: list[ChordPrediction] = []
@@ -239,13 +272,14 @@ def analyze_clip(
         for frame in iter_frames(path, fps=fps, start=start, end=end):
             fretboard = models.detector.detect(frame.image) if models.detector is not None else None
             hands = detector.detect(frame.image, fretboard_box=hand_choice_box(fretboard, frame.image.shape))
-            region = classifier_region(frame.image.shape, fretboard, hands) if wants_region else None
-            seen.append((frame.index, frame.time, hands, fretboard, region))
+            region = None
             if models.image is not None:
-                image_inputs.append(crop_region(frame.image, region) if region is not None else frame.image)
+                model_sees, region = image_model_input(frame.image, models.image, fretboard, hands)
+                image_inputs.append(model_sees)
                 if len(image_inputs) == IMAGE_BATCH:
                     image_predictions += models.image.predict(image_inputs)
                     image_inputs.clear()
+            seen.append((frame.index, frame.time, hands, fretboard, region))
             if progress:
                 progress(min(1.0, len(seen) / expected))
         if image_inputs:
@@ -300,10 +334,9 @@ def predict_image_files(
     """
     from pipeline.datasets import extract_landmarks
     from pipeline.image_models import read_rgb
-    from pipeline.regions import classifier_region, crop_region
 
     models = models if isinstance(models, ModelSet) else ModelSet(landmarks=models)
-    wants_region = models.image is not None and getattr(models.image.card, "input_region", "frame") != "frame"
+    wants_region = models.image is not None and sees_region(models.image)
     if hands is None and (models.landmarks or wants_region):
         hands = extract_landmarks(paths, workers=workers, progress=progress)
     by_model: dict[str, list[ChordPrediction]] = {}
@@ -317,7 +350,7 @@ def predict_image_files(
                 image = read_rgb(paths[k])
                 if wants_region:
                     fretboard = models.detector.detect(image) if models.detector is not None else None
-                    image = crop_region(image, classifier_region(image.shape, fretboard, hands[k]))
+                    image = image_model_input(image, models.image, fretboard, hands[k])[0]
                 batch.append(image)
             predictions += models.image.predict(batch)
         by_model["image"] = predictions

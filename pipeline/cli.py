@@ -175,7 +175,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         written["video"] = write_annotated_video(analysis, args.clip, Path(args.out) / "annotated.mp4")
     if models.synthetic:
         print("note: a model here was trained on synthetic renders, not real footage", file=sys.stderr)
-    print(f"{len(analysis.frames)} frames, hand found in {analysis.coverage:.0%}")
+    print(f"{len(analysis.frames)} frames, hand found in {analysis.hand_share:.0%}")
     for segment in analysis.timeline.segments:
         print(f"  {segment.start:7.2f} - {segment.end:7.2f} s  {segment.chord:5s} p={segment.probability:.2f}")
     for path in written.values():

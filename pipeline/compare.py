@@ -246,18 +246,10 @@ def _image_cache_key(model) -> str:
     return key + (f"-{region}" if region != "frame" else "")
 
 
-def _read_frames(paths: Sequence[Path], crops=None) -> list[np.ndarray]:
-    from pipeline.image_models import read_rgb
-
-    images = [read_rgb(p) for p in paths]
-    if crops is not None:
-        images = [crop(image) for image, crop in zip(images, crops)]
-    return images
-
-
 def _embed_image_model(name: str, model, frames: Sequence[LabeledImage], hands, cache_folder,
                        batch_size: int = 32) -> ModelEmbedding:
-    from pipeline.image_models import EmbeddingCache
+    from pipeline.analyze import image_model_input
+    from pipeline.image_models import EmbeddingCache, read_rgb
 
     card = model.card
     classes = list(model.classes)
@@ -274,14 +266,9 @@ def _embed_image_model(name: str, model, frames: Sequence[LabeledImage], hands, 
         todo = list(dict.fromkeys(todo))
         for start in range(0, len(todo), batch_size):
             chunk = todo[start:start + batch_size]
-            crops = None
-            if region != "frame":
-                from pipeline.regions import classifier_region, crop_region
-
-                # the model was trained on crops: give it the hand region (no detector here)
-                crops = [lambda image, h=hands[i]: crop_region(image, classifier_region(image.shape, None, h))
-                         for i in chunk]
-            images = _read_frames([frames[i].path for i in chunk], crops)
+            # a model trained on regions sees the hand region (no detector here)
+            images = [image_model_input(read_rgb(frames[i].path), model, hands=hands[i] if hands is not None else None)[0]
+                      for i in chunk]
             prob, emb = model.probabilities_and_embeddings(images)
             fresh_e = {digests[i]: v for i, v in zip(chunk, emb)}
             fresh_p = {digests[i]: p for i, p in zip(chunk, prob)}
@@ -340,6 +327,8 @@ def frame_embeddings(
         embedding is returned with ``vectors=None`` and a ``note`` saying why; it never raises.
     """
     from pipeline.features import FEATURE_VERSIONS
+    from pipeline.analyze import sees_region
+    from pipeline.registry import chord_model_slot, load_model
 
     named = _resolve_models(models)
     if hands is not None and len(hands) != len(frames):
@@ -365,14 +354,11 @@ def frame_embeddings(
                 out.append(_landmark_embedding(name, version, need_hands(), None))
                 continue
             if isinstance(obj, (str, Path)):
-                from pipeline.registry import load_model
-
                 obj = load_model(obj)
             if isinstance(obj, LandmarkChordModel):
                 out.append(_landmark_embedding(name, obj.card.feature_version, need_hands(), obj))
-            elif callable(getattr(obj, "probabilities_and_embeddings", None)):
-                region = getattr(getattr(obj, "card", None), "input_region", "frame")
-                out.append(_embed_image_model(name, obj, frames, need_hands() if region != "frame" else None,
+            elif chord_model_slot(obj) == "image":
+                out.append(_embed_image_model(name, obj, frames, need_hands() if sees_region(obj) else None,
                                               cache_folder))
             else:
                 predictions, classes = None, []

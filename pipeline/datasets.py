@@ -136,14 +136,18 @@ def _pack(result: HandsResult) -> bytes:
     return buffer.getvalue()
 
 
+def hands_result(landmarks, handedness, scores, width: int, height: int, settings: HandSettings) -> HandsResult:
+    """A frame's hands rebuilt from what the landmark cache stores per hand: normalised landmarks
+    (n, 21, 3), handedness and score."""
+    hands = [Hand.from_normalised(points, str(label), float(score), int(width), int(height))
+             for points, label, score in zip(landmarks, handedness, scores)]
+    return HandsResult.from_hands(hands, int(width), int(height), settings)
+
+
 def _unpack(blob: bytes, settings: HandSettings) -> HandsResult:
     data = np.load(io.BytesIO(blob))
-    width, height = (int(v) for v in data["size"])
-    hands = [
-        Hand.from_normalised(points, str(label), float(score), width, height)
-        for points, label, score in zip(data["landmarks"], data["handedness"], data["scores"])
-    ]
-    return HandsResult.from_hands(hands, width, height, settings)
+    width, height = data["size"]
+    return hands_result(data["landmarks"], data["handedness"], data["scores"], width, height, settings)
 
 
 class LandmarkCache:

@@ -49,7 +49,6 @@ the 21 x 3 landmarks. Drawing is apart from computing: :class:`HeatmapAnnotator`
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -375,8 +374,7 @@ def explain_frame(
     base_frame = _baseline(frame, baseline, window)
     settings = {"method": method, "window": list(window), "stride": list(stride), "baseline": baseline,
                 "frame_size": [height, width], "input_size": list(size)}
-    lock = model.__dict__.setdefault("_lock", threading.Lock())
-    with lock, _torch_threads(threads):
+    with model.lock, _torch_threads(threads):
         if method == "plain":
             # the reference: Captum as a user would first call it, full frame, one copy per pass
             def forward(x):
@@ -670,8 +668,7 @@ def _occlude_adaptive(x, base, probabilities, mean, std, index, probability, win
         return np.abs(_log_odds(probability) - _log_odds(probability - drops))
 
     lattice_step = (max(1, window[0] // stride[0]), max(1, window[1] // stride[1]))
-    with torch.inference_mode():
-        drops, evaluated = coarse_to_fine(evaluate, grid_shape, refine, lattice_step, strength)
+    drops, evaluated = coarse_to_fine(evaluate, grid_shape, refine, lattice_step, strength)
     heatmap = _mean_over_windows(drops, frame, window, stride)
     return heatmap, {"units": "frame pixels (window masks resized to the input)", "passes": evaluated,
                      "windows": int(np.prod(grid_shape)), "refine": refine, "lattice_step": list(lattice_step),
@@ -999,17 +996,14 @@ def untrained_like(model, seed: int = 0):
 
     import torch
 
-    from pipeline.image_models import CNNChordModel, TransformerChordModel, _cnn_module
+    from pipeline.image_models import CNNChordModel, TransformerChordModel, _cnn_from_card
 
     torch.manual_seed(seed)
     card = copy.deepcopy(model.card)
     card.metrics, card.history = {}, []
     card.trained_on = "untrained (random weights)"
     if isinstance(model, CNNChordModel):
-        arch = card.architecture
-        net = _cnn_module(len(card.classes), arch.get("stem", 24), arch.get("widths", (32, 64, 128, 256)),
-                          arch.get("dropout", 0.2))
-        return CNNChordModel(net, card)
+        return CNNChordModel(_cnn_from_card(card), card)
     if isinstance(model, TransformerChordModel):
         from transformers import AutoModel
 

@@ -361,6 +361,12 @@ class ImageChordModel:
 
         return torch.softmax(logits.float(), dim=1).numpy()
 
+    @property
+    def lock(self) -> threading.Lock:
+        """The model's lock: Streamlit shares a cached model between sessions' threads, and a forward
+        pass (or an explanation's many) holds it."""
+        return self.__dict__.setdefault("_lock", threading.Lock())
+
     def probabilities_and_embeddings(self, images: Sequence[Image]) -> tuple[np.ndarray, np.ndarray]:
         """Class probabilities and embeddings of the same images, from one forward pass per batch.
 
@@ -377,9 +383,7 @@ class ImageChordModel:
         if not images:
             return np.zeros((0, len(self.classes)), np.float32), np.zeros((0, self.card.embedding_dim), np.float32)
         probabilities, embeddings = [], []
-        # one lock per model: Streamlit shares a cached model between sessions' threads
-        lock = self.__dict__.setdefault("_lock", threading.Lock())
-        with lock, torch.inference_mode():
+        with self.lock, torch.inference_mode():
             for start in range(0, len(images), self.batch_size):
                 x = _normalise(resize_batch(images[start:start + self.batch_size], self.input_size),
                                self.card.mean, self.card.std)
@@ -489,15 +493,19 @@ class CNNChordModel(ImageChordModel):
     def from_folder(cls, folder: Path, card: ImageModelCard) -> CNNChordModel:
         from safetensors.torch import load_file
 
-        arch = card.architecture
-        net = _cnn_module(len(card.classes), arch.get("stem", 24), arch.get("widths", (32, 64, 128, 256)),
-                          arch.get("dropout", 0.2))
+        net = _cnn_from_card(card)
         try:
             net.load_state_dict(load_file(str(folder / CNN_WEIGHTS)))
         except Exception as error:  # safetensors and torch raise several types for damaged weights
             raise InputError(f"{folder.name}/{CNN_WEIGHTS} does not hold this CNN's weights "
                              f"({type(error).__name__}).") from error
         return cls(net, card)
+
+
+def _cnn_from_card(card: ImageModelCard):
+    """The (untrained) CNN module a card's architecture describes (older cards: the defaults)."""
+    arch = card.architecture
+    return _cnn_module(len(card.classes), **{k: arch[k] for k in ("stem", "widths", "dropout") if k in arch})
 
 
 # --------------------------------------------------------------------------------------------------

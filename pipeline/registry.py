@@ -76,7 +76,8 @@ def write_sample_landmarks(path: str | Path = SAMPLE_LANDMARKS, per_chord: int =
 def read_sample_landmarks(path: str | Path = SAMPLE_LANDMARKS, per_chord: int = SAMPLE_IMAGES_PER_CHORD):
     """The shipped training data as (results, chords, fingerprint); None when the file is absent or
     was written for other settings."""
-    from pipeline.hands import Hand, HandSettings, HandsResult
+    from pipeline.datasets import hands_result
+    from pipeline.hands import HandSettings
 
     path = Path(path)
     if not path.is_file():
@@ -84,11 +85,12 @@ def read_sample_landmarks(path: str | Path = SAMPLE_LANDMARKS, per_chord: int = 
     with np.load(path) as data:
         if int(data["per_chord"]) != per_chord or int(data["seed"]) != SAMPLE_SEED:
             return None
+        # each array read once: an NpzFile decompresses an array on every access
+        landmarks, handedness, scores = data["landmarks"], data["handedness"], data["scores"]
         settings, results, k = HandSettings(), [], 0
         for (width, height), count in zip(data["sizes"], data["counts"]):
-            hands = [Hand.from_normalised(data["landmarks"][i], str(data["handedness"][i]), float(data["scores"][i]),
-                                          int(width), int(height)) for i in range(k, k + count)]
-            results.append(HandsResult.from_hands(hands, int(width), int(height), settings))
+            results.append(hands_result(landmarks[k:k + count], handedness[k:k + count], scores[k:k + count],
+                                        width, height, settings))
             k += count
         return results, [str(c) for c in data["chords"]], str(data["fingerprint"])
 
@@ -189,10 +191,11 @@ def load_landmark_model(spec: str | Path | None = None) -> LandmarkChordModel:
 
 def chord_model_slot(model) -> str | None:
     """Which slot of a :class:`pipeline.analyze.ModelSet` a loaded model fills: "landmarks", "image"
-    (anything with image embeddings: the CNN, a transformers model), or None (not a chord model)."""
+    (anything giving probabilities and embeddings of images: the CNN, a transformers model), or None
+    (not a chord model)."""
     if isinstance(model, LandmarkChordModel):
         return "landmarks"
-    return "image" if hasattr(model, "embed") else None
+    return "image" if callable(getattr(model, "probabilities_and_embeddings", None)) else None
 
 
 def load_model_set(chord_models: Sequence[str | Path | None] = (None,), detector: str | Path | None = None,

@@ -141,12 +141,16 @@ def resolve_model_spec(spec: str | None, variable: str = "CHORD_SPACE_MODELS") -
         folder = Path(snapshot_download(spec))
     except Exception as error:  # noqa: BLE001 - any hub failure becomes one clear message
         raise InputError(_hub_failure(spec, error, variable)) from error
-    if not (folder / "card.json").is_file() and not (folder / "best.pt").is_file():
+    from pipeline.registry import model_kind
+
+    try:
+        model_kind(folder)
+    except InputError as error:
         raise InputError(
             f"The hub repo {spec!r} holds no chord model: a model repo needs a model folder at its top "
             "(card.json and weights, as `python -m pipeline train` writes them). A backbone such as "
             "facebook/dinov2-small is not a chord model: train one on it with `--backbone`, upload the "
-            f"folder, and set {variable} to that repo (or to the local folder).")
+            f"folder, and set {variable} to that repo (or to the local folder).") from error
     return str(folder)
 
 

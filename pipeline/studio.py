@@ -423,7 +423,8 @@ class ModelChoice:
 
 
 def model_input(image: np.ndarray, frame, model) -> tuple[np.ndarray, object | None]:
-    """What an image model sees of an analysed frame, as :func:`pipeline.analyze.analyze_clip` gives it.
+    """What an image model sees of an analysed frame, as :func:`pipeline.analyze.analyze_clip` gives it
+    (:func:`pipeline.analyze.image_model_input` on the frame's fretboard, hands and region).
 
     Args:
         image: the frame, RGB uint8 (H, W, 3).
@@ -435,12 +436,9 @@ def model_input(image: np.ndarray, frame, model) -> tuple[np.ndarray, object | N
         (the model's input, RGB uint8; the :class:`~pipeline.regions.Region` cut out, or None for the
         whole frame).
     """
-    from pipeline.regions import classifier_region, crop_region
+    from pipeline.analyze import image_model_input
 
-    if getattr(model.card, "input_region", "frame") == "frame":
-        return image, None
-    region = frame.region if frame.region is not None else classifier_region(image.shape, frame.fretboard, frame.hands)
-    return crop_region(image, region), region
+    return image_model_input(image, model, frame.fretboard, frame.hands, frame.region)
 
 
 def explain_image_frame(image: np.ndarray, frame, model, target: str | None = None):

@@ -78,16 +78,24 @@ def test_viterbi_timeline_beats_argmax_and_the_majority_vote(sample_model, clip,
                for other in others.values())  # no model ran again
 
 
-def test_image_files_with_their_hands_are_decided_without_a_landmark_lookup(sample_model, monkeypatch):
+def test_image_files_with_their_hands_are_decided_without_a_landmark_lookup(monkeypatch):
     from tests.test_landmark_model import _frames
 
     import pipeline.datasets
     from pipeline.analyze import predict_image_files
+    from pipeline.landmark_model import train_landmark_model
 
     def no_lookup(*args, **kwargs):
         raise AssertionError("the landmark cache was read though the hands were given")
 
     monkeypatch.setattr(pipeline.datasets, "extract_landmarks", no_lookup)
+    # A landmark model that tells these constructed hands apart (the sample model calls them all "None").
+    model = train_landmark_model(*_frames(8, seed=5), folds=3, estimators=("svm",), feature_versions=("raw63",),
+                                 trained_on="constructed hands (test)")
     hands, _ = _frames(2, seed=5)
-    fused, by_model = predict_image_files(sample_model, [f"frame-{k}.png" for k in range(len(hands))], hands=hands)
-    assert by_model["landmarks"] == sample_model.predict(hands) and len(fused) == len(hands)
+    fused, by_model = predict_image_files(model, [f"frame-{k}.png" for k in range(len(hands))], hands=hands)
+    expected = model.predict(hands)
+    assert by_model == {"landmarks": expected} and len({p.chord for p in expected}) > 1
+    # With a landmark model alone, each file's answer is that model's.
+    assert [p.chord for p in fused] == [p.chord for p in expected]
+    assert [p.probability for p in fused] == pytest.approx([p.probability for p in expected])

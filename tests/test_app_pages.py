@@ -95,15 +95,44 @@ def test_sidebar_and_every_page_render(studio_env):
     assert "Analyze a clip first" in at.info[0].value
 
 
-def test_finger_attribution_on_the_explain_page(studio_env):
-    at = _analyze(_app(), "strumming_em_d.mp4")
+def test_finger_attribution_on_the_explain_page(studio_env, tiny_model, shown_images):
+    from pipeline.explain import FingerAnnotator, explain_landmarks
+    from pipeline.hands import HandDetector
+    from pipeline.landmark_model import LandmarkChordModel
+    from pipeline.video import read_frame
+
+    clip = SAMPLES / "strumming_em_d.mp4"
+    at = _analyze(_app(), clip.name)
     at.button(key="explain_frame_button").click().run()
     at.toggle(key="explain_fingers").set_value(True)
     _goto(at, "pages/explain.py")  # AppTest's next run would otherwise return to the first page
     _ok(at)
     assert not at.error, [e.value for e in at.error]
-    captions = [c for image in at.get("image") for c in image.captions]
-    assert any("when a finger group is removed" in c for c in captions), captions
+    found = [(c, u) for c, u in _images(at).items() if "when a finger group is removed" in c]
+    assert len(found) == 1, list(_images(at))
+    caption, url = found[0]
+    # The explained frame, read and its hand detected here as the analysis did; the tiny model's answer on it.
+    time = float(re.search(r"frame \d+ at ([0-9.]+) s", at.get("image")[0].captions[0]).group(1))
+    frame = read_frame(clip, time).image
+    hands = HandDetector().detect(frame)
+    assert hands.fretting is not None
+    model = LandmarkChordModel.load(tiny_model)
+    top = model.predict_one(hands).chord
+    assert caption == f"tiny: drop in p({top}) when a finger group is removed", caption
+    # The picture is the hand drawn by finger attribution over the frame, not the plain frame (sent as a JPEG,
+    # the plain frame differs by 0.50 on average, measured; the drawing by 9.7).
+    fingers = _decoded(shown_images, url)
+    assert fingers.shape == frame.shape
+    assert np.abs(fingers.astype(float) - frame).mean() > 3
+    expected = FingerAnnotator().annotate(frame, explain_landmarks(hands.fretting, model, width=frame.shape[1],
+                                                                   height=frame.shape[0]))
+    # The JPEG's noise: measured 1.3 overall and 5 on the drawing, where the plain frame differs by 70.
+    # (The tiny model gives every finger group 0 on this real hand, so this checks the hand's place and
+    # drawing, not the colours by score; tests/test_explain.py checks the scores.)
+    drawn = np.abs(expected.astype(int) - frame).sum(2) > 0
+    assert drawn.mean() > 0.01
+    difference = np.abs(fingers.astype(float) - expected)
+    assert difference.mean() < 3 and difference[drawn].mean() < 15, (difference.mean(), difference[drawn].mean())
 
 
 def test_analyze_explain_listen_on_a_sample_clip(studio_env):
@@ -580,6 +609,7 @@ def test_compare_scores_a_landmark_model_a_cnn_and_their_fusion(sample_set_model
 
 def test_every_chord_an_image_model_can_suggest_has_a_button(image_models, tmp_path, monkeypatch):
     from labeling.store import LabelStore
+    from pipeline.image_models import load_image_model, read_rgb
 
     # The landmark model knows A, C, G and None; the CNN, which suggests here, every chord of the vocabulary.
     _use_models(monkeypatch, tmp_path, [image_models["tiny"], image_models["cnn"]])
@@ -593,10 +623,13 @@ def test_every_chord_an_image_model_can_suggest_has_a_button(image_models, tmp_p
     assert buttons == list(VOCABULARY)
     frame_id = int(re.search(r": frame (\d+), ", at.get("image")[0].captions[0]).group(1))
     with LabelStore(tmp_path / "labels") as store:
-        suggested = store.predictions(frame_id)[0].chord
+        path, stored = store.frame(frame_id).path, store.predictions(frame_id)
+    # The suggestion is the CNN's own answer on this frame, computed here (the landmark model was not chosen).
+    expected = load_image_model(image_models["cnn"]).predict([read_rgb(path)])[0]
+    assert [(p.model, p.chord) for p in stored] == [("cnn", expected.chord)]
     at.button(key="label_chord_Em").click().run()  # a chord only the image model knows
     _ok(at)
-    assert [s.value for s in at.success] == [f"Frame {frame_id}: labeled Em."] and suggested in buttons
+    assert [s.value for s in at.success] == [f"Frame {frame_id}: labeled Em."]
 
 
 def test_label_suggestions_come_from_an_image_model(image_models, tmp_path, monkeypatch):

@@ -270,6 +270,14 @@ def test_overlays_blend_a_legend_and_sit_side_by_side(frame):
     assert changed[r0:r1, c0:c1].mean() > changed[50:, :40].mean()
     no_legend = HeatmapAnnotator(legend=False, signed=True).annotate(frame, result.map)
     assert no_legend.shape == frame.shape
+    inside = np.s_[r0:r1, c0:c1]
+    assert np.abs(no_legend[inside].astype(int) - frame[inside].astype(int)).mean() > 5  # coloured on the square
+    # Target "G" is negative on the square: the signed overlay colours it, the unsigned one clips it away.
+    against = explain_frame(frame, model, target="G", window=16, stride=8).map
+    signed = HeatmapAnnotator(legend=False, signed=True).annotate(frame, against)
+    unsigned = HeatmapAnnotator(legend=False).annotate(frame, against)
+    assert np.abs(signed[inside].astype(int) - unsigned[inside].astype(int)).mean() > 5
+    assert np.abs(signed[inside].astype(int) - frame[inside].astype(int)).mean() > 5
     assert np.array_equal(HeatmapAnnotator().annotate(frame, None), frame)
     pair = side_by_side(frame, [result, explain_frame(frame, model, target="G", window=16, stride=8)],
                         titles=["trained", "other chord"], gap=4)
