@@ -25,15 +25,24 @@ from pathlib import Path
 import gradio as gr
 
 from pipeline import space
-from pipeline.chords import NO_CHORD, VOCABULARY
-from pipeline.errors import InputError
+from pipeline.audio.music import GUITAR_PROGRAMS, PATTERNS, PerformanceSettings
+from pipeline.core.chords import NO_CHORD, VOCABULARY
+from pipeline.core.errors import InputError
 from pipeline.figures import timeline_figure
-from pipeline.music import GUITAR_PROGRAMS, PATTERNS, PerformanceSettings
 from pipeline.studio import (
-    annotate_frame, check_clip, fretboard_boxes, fusion_note, get_studio_settings, ground_truth, no_hand_message,
-    sample_clips, sample_twin, save_upload, synthetic_note, write_annotated_video,
+    check_clip,
+    fretboard_boxes,
+    fusion_note,
+    get_studio_settings,
+    ground_truth,
+    no_hand_message,
+    sample_clips,
+    sample_twin,
+    save_upload,
+    synthetic_note,
 )
-from pipeline.video import VIDEO_SUFFIXES
+from pipeline.vision.drawing import annotate_frame, write_annotated_video
+from pipeline.vision.video import VIDEO_SUFFIXES
 
 log = logging.getLogger("chord_space")
 
@@ -97,11 +106,11 @@ class Session:
     """What one visitor analysed: kept in their ``gr.State``, never shared.
 
     Attributes:
-        analysis: the :class:`pipeline.analyze.Analysis`.
+        analysis: the :class:`pipeline.timeline.analyze.Analysis`.
         clip: the clip, copied into the request folder.
         folder: the request's own temp folder (outputs go here).
         sample: the sample clip it is a copy of, if any (ground truth and fretboard boxes).
-        models: the :class:`pipeline.analyze.ModelSet` that analysed it (explanations use the same).
+        models: the :class:`pipeline.timeline.analyze.ModelSet` that analysed it (explanations use the same).
     """
 
     analysis: object
@@ -183,13 +192,13 @@ def analyze(video: str | None, fps: float, progress=gr.Progress()):
         progress(0.02, desc="Loading the model")
         models = get_models()
         started = time.perf_counter()
-        from pipeline.analyze import analyze_clip
+        from pipeline.timeline.analyze import analyze_clip
 
         analysis = analyze_clip(clip, models, fps=float(fps or settings.fps),
                                 progress=lambda f: progress(0.05 + 0.75 * f, desc="Finding hands and chords"))
         seconds = time.perf_counter() - started
         progress(0.85, desc="Drawing the annotated video")
-        from pipeline.mux import write_subtitles
+        from pipeline.audio.mux import write_subtitles
 
         vtt = write_subtitles(analysis.timeline, folder / "chords.vtt")
         annotated = None
@@ -209,7 +218,7 @@ def analyze(video: str | None, fps: float, progress=gr.Progress()):
              f"segment(s); analysed in {seconds:.1f} s.",
              "Chords: " + (" → ".join(s.chord for s in analysis.timeline.segments) or "none")]
     if truth is not None:
-        from pipeline.evaluation import score_timeline
+        from pipeline.timeline.evaluation import score_timeline
 
         score = score_timeline(analysis.timeline, truth)
         lines.append(f"Sample clip **{sample.name}**: right {100 * score.frame_accuracy:.0f} % of the time against "
@@ -238,7 +247,7 @@ EXPLAIN_MODELS = [("auto (the image model if any)", "auto"),
 def explain(state: Session | None, index: float, target: str | None, model: str = "auto"):
     """Explain one analysed frame: the frame with its hand, each chord's (fused) probability, and why
     one model chose its chord: an occlusion heatmap for the image model, the fingers' attribution for
-    the landmark model (:mod:`pipeline.explain`).
+    the landmark model (:mod:`pipeline.explain.occlusion`).
 
     Args:
         state: the session's analysis.
@@ -255,7 +264,7 @@ def explain(state: Session | None, index: float, target: str | None, model: str 
     which = _explained_model(models, model)
     frame = state.analysis.frames[k]
     try:
-        from pipeline.video import read_frame
+        from pipeline.vision.video import read_frame
 
         image = read_frame(state.clip, frame.time).image
         picture = annotate_frame(image, frame.hands, None)  # the chord is in the note and the probabilities
@@ -296,11 +305,11 @@ def _explained_model(models, choice: str | None) -> str:
 
 def _attribution(image, frame, target: str | None, models, which: str):
     """Why the model said what it said, drawn: an occlusion heatmap for the image model, the fingers'
-    attribution for the landmark model (:mod:`pipeline.explain`); or no picture and why.
+    attribution for the landmark model (:mod:`pipeline.explain.occlusion`); or no picture and why.
 
     Args:
         image: the frame, RGB uint8 (H, W, 3).
-        frame: its :class:`pipeline.analyze.FrameResult`.
+        frame: its :class:`pipeline.timeline.analyze.FrameResult`.
         target: chord to explain, or None for the model's own answer.
         models: the model set that analysed the clip.
         which: "image" or "landmarks" (:func:`_explained_model`).
@@ -311,8 +320,8 @@ def _attribution(image, frame, target: str | None, models, which: str):
     Raises:
         gr.Error: ``target`` is not one of the explained model's chords.
     """
-    from pipeline import explain as explaining
-    from pipeline.studio import explain_image_frame
+    from pipeline.explain.occlusion import occlusion as explaining
+    from pipeline.explain.frames import explain_image_frame
 
     model = getattr(models, which)
     if target is not None and target not in model.classes:
@@ -359,7 +368,7 @@ def listen(state: Session | None, pattern: str, guitar: str, bpm: float | None, 
     """
     state = _session(state)
     try:
-        from pipeline.mux import render_listen_outputs
+        from pipeline.audio.mux import render_listen_outputs
 
         settings = PerformanceSettings(guitar=guitar, pattern=pattern, bpm=float(bpm) if bpm else None)
         progress(0.1, desc="Playing the chords")
@@ -390,7 +399,7 @@ def suggest_correction(state: Session | None, index: float, chord: str | None):
     try:
         from labeling.ingest import label_analysed_frame
         from labeling.store import LabelStore
-        from pipeline.video import read_frame
+        from pipeline.vision.video import read_frame
 
         image = read_frame(state.clip, frame.time).image
         with LabelStore() as store:

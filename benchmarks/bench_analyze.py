@@ -27,13 +27,13 @@ import cv2
 import numpy as np
 
 from benchmarks.common import print_table
-from pipeline.analyze import analyze_clip
-from pipeline.config import SAMPLE_MEDIA_DIR, get_settings
-from pipeline.datasets import LandmarkCache, extract_landmarks, read_image_folder
-from pipeline.hands import HandsResult, HandSettings
-from pipeline.landmark_model import train_landmark_model_on_images
-from pipeline.registry import load_landmark_model
-from pipeline.video import iter_frames, probe, write_video
+from pipeline.core.config import SAMPLE_MEDIA_DIR, get_settings
+from pipeline.core.hands import HandSettings, HandsResult
+from pipeline.models.datasets import LandmarkCache, extract_landmarks, read_image_folder
+from pipeline.models.landmark import train_landmark_model_on_images
+from pipeline.models.registry import load_landmark_model
+from pipeline.timeline.analyze import analyze_clip
+from pipeline.vision.video import iter_frames, probe, write_video
 
 
 def plain_clip_loop(path: Path, model, fps: float) -> int:
@@ -94,7 +94,7 @@ def clip_rows(model, fps: float = 5.0, repeat: int = 3) -> list[list]:
 
 def train_real_models(real: Path):
     """A landmark SVM and the default CNN on the real train split (as the CLI's defaults would)."""
-    from pipeline.image_models import train_image_model
+    from pipeline.models.image import train_image_model
 
     train = read_image_folder(real, "train")
     landmarks = train_landmark_model_on_images(train, feature_versions=("raw63",), estimators=("svm",))
@@ -117,7 +117,7 @@ def image_rows(real: Path, model) -> list[list]:
 
 
 def model_set_rows(landmarks, cnn, repeat: int = 3) -> list[list]:
-    from pipeline.analyze import ModelSet
+    from pipeline.core.types import ModelSet
 
     clip = SAMPLE_MEDIA_DIR / "progression.mp4"
     rows = []

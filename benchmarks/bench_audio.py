@@ -2,11 +2,11 @@
 
 Run: ``python -m benchmarks.bench_audio`` (add ``--repeat N`` for more repeats).
 
-A 30 s 640x360 25 fps clip is generated in a temp dir with :func:`pipeline.video.write_video`; a
+A 30 s 640x360 25 fps clip is generated in a temp dir with :func:`pipeline.vision.video.write_video`; a
 30 s timeline of 2.5 s chords (one of them ``None``) is played with the "folk" pattern. Reported:
 median seconds and real-time factor (audio seconds per second of work) of the performance (MIDI),
 each synth, the mux (video stream copied), the mux with burned-in labels (re-encoded), and the whole
-:func:`pipeline.mux.render_listen_outputs`; then FluidSynth's time over pluck's.
+:func:`pipeline.audio.mux.render_listen_outputs`; then FluidSynth's time over pluck's.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import median_seconds, print_table
-from pipeline.music import PerformanceSettings, perform
-from pipeline.mux import mux_audio, render_listen_outputs
-from pipeline.synth import fluidsynth_available, fluidsynth_unavailable_reason, render
-from pipeline.timeline import Segment, Timeline
-from pipeline.video import write_video
+from pipeline.audio.music import PerformanceSettings, perform
+from pipeline.audio.mux import mux_audio, render_listen_outputs
+from pipeline.audio.synth import fluidsynth_available, fluidsynth_unavailable_reason, render
+from pipeline.core.timeline import Segment, Timeline
+from pipeline.vision.video import write_video
 
 SECONDS = 30.0
 FPS = 25

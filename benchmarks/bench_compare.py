@@ -1,4 +1,4 @@
-"""Model comparison (:mod:`pipeline.compare`): t-SNE speed, and the report for three models on real frames.
+"""Model comparison (:mod:`pipeline.compare.report`): t-SNE speed, and the report for three models on real frames.
 
 Rows:
 
@@ -29,8 +29,8 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 import numpy as np
 
 from benchmarks.common import print_table
-from pipeline.compare import compare_models, embedding_map
-from pipeline.config import get_settings
+from pipeline.compare.report import compare_models, embedding_map
+from pipeline.core.config import get_settings
 
 
 def toy_embeddings(n: int = 3000, dim: int = 384, classes: int = 11, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -58,9 +58,9 @@ def bench_tsne(quick: bool) -> list[list]:
 
 
 def bench_report(data_root: Path) -> list[list]:
-    from pipeline.datasets import read_image_folder
-    from pipeline.image_models import train_image_model
-    from pipeline.landmark_model import train_landmark_model_on_images
+    from pipeline.models.datasets import read_image_folder
+    from pipeline.models.image import train_image_model
+    from pipeline.models.landmark import train_landmark_model_on_images
 
     train = read_image_folder(data_root, "train")
     val = read_image_folder(data_root, "val")
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> None:
         rows += bench_report(root)
     else:
         rows.append([f"report: real frames not found at {root}", "", "", ""])
-    print_table("pipeline.compare (seconds; * cold: landmark detection and CNN embeddings not yet cached)",
+    print_table("pipeline.compare.report (seconds; * cold: landmark detection and CNN embeddings not yet cached)",
                 ["case", "seconds", "default / ours", "under bar"], rows)
 
 

@@ -4,7 +4,7 @@ Speed (default)::
 
     python -m benchmarks.bench_detection [--weights best.pt] [--repeat 20]
 
-times :meth:`pipeline.detection.FretboardDetector.detect` on a 640x360 frame (median of repeats, after
+times :meth:`pipeline.vision.detection.FretboardDetector.detect` on a 640x360 frame (median of repeats, after
 a warm-up) at ``imgsz`` 320 and 640, and prints the ratio. Without ``--weights`` it times an untrained
 ``yolov8n.yaml`` network: the same architecture and arithmetic as trained YOLOv8n weights.
 
@@ -14,7 +14,7 @@ Training recipe (not part of the tests; about 10 minutes on two CPU cores)::
         [--n-train 400 --n-val 80 --imgsz 320 --epochs 10 --warmup-epochs 1] \
         [--real ../shared/data/guitar-chords-real --show /tmp/det-show]
 
-renders a synthetic YOLO set (:func:`pipeline.synthetic.make_yolo_dataset`) under ``--out``, trains
+renders a synthetic YOLO set (:func:`tools.samplegen.synthetic.make_yolo_dataset`) under ``--out``, trains
 ``yolov8n.yaml`` from scratch on it, prints training time and validation mAP50 / mAP50-95, then
 times the trained model. With ``--real`` it also runs the detector over real frames (``val/<chord>/``,
 a few per class) and reports how often it finds a fretboard; with ``--show`` it draws those frames
@@ -37,7 +37,7 @@ from benchmarks.common import median_seconds, print_table
 
 
 def _frame() -> np.ndarray:
-    from pipeline.synthetic import render_frame
+    from tools.samplegen.synthetic import render_frame
 
     frame, _ = render_frame("G", np.random.default_rng(7))
     return frame  # (360, 640, 3) RGB
@@ -45,7 +45,7 @@ def _frame() -> np.ndarray:
 
 def bench_speed(weights: str, repeat: int = 20) -> list[list[object]]:
     """Median ms per 640x360 frame at imgsz 320 and 640; rows for :func:`print_table`."""
-    from pipeline.detection import FretboardDetector
+    from pipeline.vision.detection import FretboardDetector
 
     frame = _frame()
     times = {}
@@ -63,8 +63,8 @@ def look_at_real_frames(weights: str, real: Path, per_class: int, imgsz: int, sh
     """Detect on ``per_class`` real val frames of each class; rows of hit rate and scores."""
     import cv2
 
-    from pipeline.annotate import BoxAnnotator, ChordLabelAnnotator
-    from pipeline.detection import FretboardDetector
+    from pipeline.vision.detection import FretboardDetector
+    from pipeline.vision.drawing import BoxAnnotator, ChordLabelAnnotator
 
     detector = FretboardDetector(weights, conf=0.05, imgsz=imgsz)
     boxes, chords = BoxAnnotator(), ChordLabelAnnotator()
@@ -109,8 +109,8 @@ def main(argv: list[str] | None = None) -> None:
 
     weights = args.weights or "yolov8n.yaml"
     if args.train:
-        from pipeline.detection import read_card, train_detector
-        from pipeline.synthetic import make_yolo_dataset
+        from pipeline.vision.detection import read_card, train_detector
+        from tools.samplegen.synthetic import make_yolo_dataset
 
         start = time.perf_counter()
         data = args.out / "data" / "data.yaml"

@@ -3,7 +3,7 @@
 The issue's bar: the default explanation of a 640x360 frame at least 10x faster than plain Captum at
 the seed's full-frame settings (a 60x60 window, stride 20: 480 windows), with a map correlation of at
 least 0.95 to plain Captum's. The default IS the seed's window and stride (scaled to the frame), evaluated
-coarse to fine (``method="adaptive"``, see :mod:`pipeline.explain`), so both columns compare with the
+coarse to fine (``method="adaptive"``, see :mod:`pipeline.explain.occlusion`), so both columns compare with the
 same reference.
 
 Models and frames (``--frames`` real val frames of different chords, every one 640x360; seconds are
@@ -41,14 +41,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np
 
 from benchmarks.common import print_table
-from pipeline.explain import SEED_STRIDE, SEED_WINDOW, explain_frame, map_correlation
+from pipeline.explain.occlusion import SEED_STRIDE, SEED_WINDOW, explain_frame, map_correlation
 
 
 def _vit():
     import torch
     from transformers import Dinov2Config, Dinov2Model
 
-    from pipeline.image_models import ImageModelCard, TransformerChordModel
+    from pipeline.models.image import ImageModelCard, TransformerChordModel
 
     torch.manual_seed(0)
     backbone = Dinov2Model(Dinov2Config(hidden_size=384, num_hidden_layers=12, num_attention_heads=6,
@@ -63,9 +63,9 @@ def _real_frames(n: int) -> list[tuple[str, np.ndarray]]:
     """``n`` real val frames of different chords (name, RGB 640x360)."""
     import cv2
 
-    from pipeline.config import get_settings
-    from pipeline.datasets import read_image_folder
-    from pipeline.image_models import read_rgb
+    from pipeline.core.config import get_settings
+    from pipeline.models.datasets import read_image_folder
+    from pipeline.models.image import read_rgb
 
     images = read_image_folder(get_settings().real_data, "val")
     chosen, seen = [], set()
@@ -80,9 +80,9 @@ def _real_frames(n: int) -> list[tuple[str, np.ndarray]]:
 
 
 def _trained_cnn(folder: str | None):
-    from pipeline.config import get_settings
-    from pipeline.datasets import read_image_folder
-    from pipeline.image_models import load_image_model, train_image_model
+    from pipeline.core.config import get_settings
+    from pipeline.models.datasets import read_image_folder
+    from pipeline.models.image import load_image_model, train_image_model
 
     if folder:
         return load_image_model(folder)
@@ -95,7 +95,7 @@ def _trained_vit(folder: str):
     split and saved there."""
     from pathlib import Path
 
-    from pipeline.image_models import load_image_model
+    from pipeline.models.image import load_image_model
 
     if (Path(folder) / "card.json").is_file():
         return load_image_model(folder)
@@ -104,9 +104,9 @@ def _trained_vit(folder: str):
     import torch
     from transformers import BitImageProcessor, Dinov2Config, Dinov2Model
 
-    from pipeline.config import get_settings
-    from pipeline.datasets import read_image_folder
-    from pipeline.image_models import train_image_model
+    from pipeline.core.config import get_settings
+    from pipeline.models.datasets import read_image_folder
+    from pipeline.models.image import train_image_model
 
     print(f"training a small DINOv2 on the real train split into {folder} (about 15 minutes)...", flush=True)
     torch.manual_seed(0)
@@ -131,8 +131,16 @@ def _plain_estimated(frame, model, window, stride):
     import torch
     from captum.attr import Occlusion
 
-    from pipeline.explain import Attribution, _baseline, _geometry, _positions, _probabilities_fn, _resize, _to_tensor
-    from pipeline.image_models import _normalise
+    from pipeline.explain.occlusion import (
+        Attribution,
+        _baseline,
+        _geometry,
+        _positions,
+        _probabilities_fn,
+        _resize,
+        _to_tensor,
+    )
+    from pipeline.models.image import _normalise
 
     window, stride = _geometry(frame.shape, window, stride)
     probabilities = _probabilities_fn(model)

@@ -25,14 +25,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np
 
 from benchmarks.common import median_seconds, print_table
-from pipeline.config import SAMPLE_MEDIA_DIR, get_settings
-from pipeline.datasets import read_image_folder
-from pipeline.evaluation import evaluate_predictions
-from pipeline.image_models import (
+from pipeline.core.config import SAMPLE_MEDIA_DIR, get_settings
+from pipeline.models.datasets import read_image_folder
+from pipeline.models.image import (
     ImageModelCard,
     TransformerChordModel,
     train_image_model,
 )
+from pipeline.timeline.evaluation import evaluate_predictions
 
 RECIPES = (("default 72x128", (72, 128), 6), ("larger 96x160", (96, 160), 8))
 
@@ -45,8 +45,8 @@ def _per_frame_ms(model, frames: list[np.ndarray], batch: int) -> float:
 
 def sample_clip_frames(fps: float = 5.0) -> tuple[list[np.ndarray], list[str]]:
     """Frames of the committed sample clips at ``fps`` with their ground-truth chords (change moments skipped)."""
-    from pipeline.timeline import Timeline
-    from pipeline.video import iter_frames
+    from pipeline.core.timeline import Timeline
+    from pipeline.vision.video import iter_frames
 
     frames, truth = [], []
     for clip in sorted(SAMPLE_MEDIA_DIR.glob("*.mp4")):
@@ -62,7 +62,7 @@ def sample_clip_frames(fps: float = 5.0) -> tuple[list[np.ndarray], list[str]]:
 
 def synthetic_frames(classes: list[str], per_class: int = 10, seed: int = 99) -> tuple[list[np.ndarray], list[str]]:
     """Renders of random scenes (camera, guitar, hand, light); a third of ``None`` frames show no hand."""
-    from pipeline.synthetic import render_frame
+    from tools.samplegen.synthetic import render_frame
 
     rng = np.random.default_rng(seed)
     frames, truth = [], []

@@ -24,7 +24,7 @@ import numpy as np
 from benchmarks.common import print_table
 from labeling.queue import review_queue
 from labeling.store import LabelStore, NewFrame, NewPrediction
-from pipeline.chords import VOCABULARY
+from pipeline.core.chords import VOCABULARY
 
 N_FRAMES = 50_000
 BATCH = 5_000

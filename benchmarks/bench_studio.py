@@ -22,7 +22,7 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 from streamlit.testing.v1 import AppTest
 
 from benchmarks.common import print_table
-from pipeline.config import REPO_ROOT, SAMPLE_MEDIA_DIR
+from pipeline.core.config import REPO_ROOT, SAMPLE_MEDIA_DIR
 
 PAGES = {"Analyze": "analyze-clip", "Explain": "explain-frame", "Label": "label-frames", "Compare": "compare-models",
          "Listen": "listen-chords", "Models": "model-cards"}
@@ -38,8 +38,8 @@ def random_cnn(folder: Path) -> Path:
     """The compact CNN at its default architecture and input size, random weights, saved in ``folder``."""
     import torch
 
-    from pipeline.chords import VOCABULARY
-    from pipeline.image_models import CNN_INPUT_SIZE, CNNChordModel, ImageModelCard, _cnn_module
+    from pipeline.core.chords import VOCABULARY
+    from pipeline.models.image import CNN_INPUT_SIZE, CNNChordModel, ImageModelCard, _cnn_module
 
     torch.manual_seed(0)
     card = ImageModelCard(kind="cnn", input_size=list(CNN_INPUT_SIZE), classes=list(VOCABULARY), embedding_dim=256,

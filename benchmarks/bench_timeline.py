@@ -7,7 +7,7 @@ seconds, exactly where the majority vote's one-second windows cut, and ``strummi
 both change on sampled frames. ``progression_108bpm`` changes at 108 BPM in bars and half bars, off
 the whole seconds and off the 0.2 s sampling grid, as real playing does.
 
-Columns (see :func:`pipeline.evaluation.score_timeline`):
+Columns (see :func:`pipeline.timeline.evaluation.score_timeline`):
 
 - frame acc: share of the clip's time with the right chord (sampled every 0.04 s).
 - segment F1: predicted segments matching true ones one to one (same chord, overlap at least half
@@ -30,13 +30,12 @@ import os
 os.environ.setdefault("GLOG_minloglevel", "2")
 
 from benchmarks.common import print_table
-from pipeline.analyze import analyze_clip
-from pipeline.config import SAMPLE_MEDIA_DIR
-from pipeline.evaluation import CHANGE_TOLERANCE, score_timeline
-from pipeline.registry import load_model_set
-from pipeline.smoothing import SmoothingSettings
-from pipeline.smoothing import METHODS
-from pipeline.timeline import Timeline
+from pipeline.core.config import SAMPLE_MEDIA_DIR
+from pipeline.core.timeline import Timeline
+from pipeline.models.registry import load_model_set
+from pipeline.timeline.analyze import analyze_clip, resmooth
+from pipeline.timeline.evaluation import CHANGE_TOLERANCE, score_timeline
+from pipeline.timeline.smoothing import METHODS, SmoothingSettings
 
 CLIPS = ("progression", "strumming_em_d", "progression_108bpm")
 RATES = (5, 10)
@@ -51,7 +50,7 @@ def main(clips=CLIPS, rates=RATES) -> None:
             truth = Timeline.load(SAMPLE_MEDIA_DIR / f"{clip}.timeline.json")
             analysis = analyze_clip(SAMPLE_MEDIA_DIR / f"{clip}.mp4", models, fps=fps)
             for method in ROW_ORDER:
-                score = score_timeline(analysis.resmoothed(SmoothingSettings(method=method)).timeline, truth)
+                score = score_timeline(resmooth(analysis, SmoothingSettings(method=method)).timeline, truth)
                 rows.append([fps, clip, "majority 1 s" if method == "majority" else method, score.frame_accuracy,
                              score.segment_f1, score.changes, score.true_changes, score.spurious_changes,
                              score.missed_changes, score.change_precision, score.change_recall, score.change_f1])

@@ -18,7 +18,15 @@ from labeling.export import assign_splits, export_snapshot
 from labeling.ingest import ModelRef, add_clip, add_dataset, add_images, label_analysed_frame
 from labeling.queue import QueueItem, review_queue
 from labeling.store import (
-    ClipInfo, FrameRecord, LabelEvent, LabelStore, NewFrame, NewPrediction, Prediction, Snapshot, SnapshotDiff,
+    ClipInfo,
+    FrameRecord,
+    LabelEvent,
+    LabelStore,
+    NewFrame,
+    NewPrediction,
+    Prediction,
+    Snapshot,
+    SnapshotDiff,
 )
 
 __all__ = [

@@ -12,7 +12,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from pipeline.errors import InputError
+from pipeline.core.errors import InputError
 
 
 def _store(args):
@@ -23,7 +23,7 @@ def _store(args):
 
 def cmd_add(args: argparse.Namespace) -> int:
     from labeling.ingest import ModelRef, add_clip, add_dataset, add_images
-    from pipeline.video import VIDEO_SUFFIXES
+    from pipeline.vision.video import VIDEO_SUFFIXES
 
     path = Path(args.path)
     if not path.exists():

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labeling.store import FrameRecord, LabelStore
-from pipeline.errors import InputError
+from pipeline.core.errors import InputError
 
 SPLITS = ("train", "val", "test")
 DEFAULT_RATIOS = (0.8, 0.1, 0.1)

@@ -7,9 +7,9 @@ nothing. Imported files are stored byte for byte, so a frame keeps the SHA-256 i
 (landmark caches keyed by content still hit, and fingerprints match the source folder's).
 
 Predictions are optional. With a model, frames get its answer: a landmark model's, an image model's,
-or a landmark and an image model fused (a :class:`pipeline.analyze.ModelSet`), each frame decided as
+or a landmark and an image model fused (a :class:`pipeline.timeline.analyze.ModelSet`), each frame decided as
 Analyze decides it. Where a landmark model reads the frame, the hand landmarks go into
-:class:`pipeline.datasets.LandmarkCache` under the frame's digest (the prediction's embedding
+:class:`pipeline.models.datasets.LandmarkCache` under the frame's digest (the prediction's embedding
 reference), so retraining on these frames later reads landmarks instead of detecting them again.
 
 A Roboflow export zip is one of the formats above; zips are extracted to a temporary folder with
@@ -31,11 +31,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labeling.store import (
-    IMAGE_EXTS, AddResult, ClipInfo, FrameRecord, LabelEvent, LabelStore, NewFrame, NewPrediction, check_name,
+    IMAGE_EXTS,
+    AddResult,
+    ClipInfo,
+    FrameRecord,
+    LabelEvent,
+    LabelStore,
+    NewFrame,
+    NewPrediction,
+    check_name,
     check_relative,
 )
-from pipeline.chords import parse_chord
-from pipeline.errors import InputError
+from pipeline.core.chords import parse_chord
+from pipeline.core.errors import InputError
 
 FORMATS = ("auto", "imagefolder", "yolo", "coco", "images")
 MAX_ZIP_BYTES = 16 << 30
@@ -50,11 +58,11 @@ same frame corrected again keeps its digest)."""
 class ModelRef:
     """The model whose answers frames get as suggestions, with the name and version they are stored under.
 
-    ``model`` is a landmark model, or a :class:`pipeline.analyze.ModelSet` (an image model, or a landmark
+    ``model`` is a landmark model, or a :class:`pipeline.timeline.analyze.ModelSet` (an image model, or a landmark
     and an image model fused); :meth:`of` wraps a bare image model in a set.
     """
 
-    model: object  # pipeline.landmark_model.LandmarkChordModel or pipeline.analyze.ModelSet
+    model: object  # pipeline.models.landmark.LandmarkChordModel or pipeline.timeline.analyze.ModelSet
     name: str
     version: str
 
@@ -66,7 +74,7 @@ class ModelRef:
         Raises:
             InputError: no model there, or not a chord model (a fretboard detector).
         """
-        from pipeline.registry import SAMPLE_MODEL, load_model, model_kind
+        from pipeline.models.registry import SAMPLE_MODEL, load_model, model_kind
 
         spec = None if spec in (None, "sample") else Path(spec)
         if spec is not None and (kind := model_kind(spec)) not in ("landmarks", "image", "cnn"):
@@ -79,8 +87,8 @@ class ModelRef:
     def of(cls, model, name: str) -> ModelRef:
         """Wrap a loaded landmark model, image model or model set; the version is each chord model's
         training time and data fingerprint (joined with ``+`` for a fused pair)."""
-        from pipeline.analyze import ModelSet
-        from pipeline.landmark_model import LandmarkChordModel
+        from pipeline.core.types import ModelSet
+        from pipeline.models.landmark import LandmarkChordModel
 
         if not isinstance(model, (ModelSet, LandmarkChordModel)):
             model = ModelSet(image=model)
@@ -91,7 +99,7 @@ class ModelRef:
     @property
     def reads_hands(self) -> bool:
         """Whether a landmark model takes part (the frames' landmarks are then cached)."""
-        from pipeline.analyze import ModelSet
+        from pipeline.core.types import ModelSet
 
         return self.model.landmarks is not None if isinstance(self.model, ModelSet) else True
 
@@ -99,7 +107,7 @@ class ModelRef:
 def predict_files(paths: Sequence[Path], digests: Sequence[str], ref: ModelRef,
                   workers: int | None = None) -> list[NewPrediction]:
     """The model's answers for image files, as Analyze decides a frame
-    (:func:`pipeline.analyze.predict_image_files`; fused when ``ref`` holds two chord models).
+    (:func:`pipeline.timeline.analyze.predict_image_files`; fused when ``ref`` holds two chord models).
 
     Args:
         paths: image files (the store's own copies).
@@ -112,8 +120,8 @@ def predict_files(paths: Sequence[Path], digests: Sequence[str], ref: ModelRef,
         stored as not covered, probability 0. The embedding reference is the frame's landmark cache
         entry when a landmark model took part, else None.
     """
-    from pipeline.analyze import predict_image_files
-    from pipeline.hands import HandSettings
+    from pipeline.core.hands import HandSettings
+    from pipeline.timeline.analyze import predict_image_files
 
     if not paths:
         return []
@@ -158,7 +166,7 @@ def add_clip(
 ) -> AddResult:
     """Sample a clip's frames into the store (JPEG), with a model's predictions if one is given.
 
-    A ``<stem>.fretboard.csv`` beside the clip (as :func:`pipeline.synthetic.make_clip` writes) gives
+    A ``<stem>.fretboard.csv`` beside the clip (as :func:`tools.samplegen.synthetic.make_clip` writes) gives
     the frames their fretboard boxes.
 
     Args:
@@ -177,8 +185,8 @@ def add_clip(
     Raises:
         InputError: the clip cannot be read, was added before, or the arguments do not fit it.
     """
-    from pipeline.datasets import file_digest
-    from pipeline.video import iter_frames, probe
+    from pipeline.models.datasets import file_digest
+    from pipeline.vision.video import iter_frames, probe
 
     path = Path(path)
     info = probe(path)
@@ -223,8 +231,8 @@ def label_analysed_frame(store: LabelStore, image, frame, chord: str, *, clip: s
     Args:
         store: the label store.
         image: the frame, RGB uint8 (H, W, 3).
-        frame: its :class:`pipeline.analyze.FrameResult` (time, index, each model's prediction).
-        chord: the right chord (any spelling :func:`pipeline.chords.parse_chord` reads).
+        frame: its :class:`pipeline.timeline.analyze.FrameResult` (time, index, each model's prediction).
+        chord: the right chord (any spelling :func:`pipeline.core.chords.parse_chord` reads).
         clip: the clip's name, in the frame's source ``<author>:<clip>@<time>s``.
         author: who suggests it: the label's author, and the prefix of the stored predictions' model
             names (``<author>-<slot>``, version ``<author>``).
@@ -248,7 +256,7 @@ def label_analysed_frame(store: LabelStore, image, frame, chord: str, *, clip: s
 
 def _clip_boxes(path: Path) -> dict[int, tuple[float, float, float, float]]:
     """Frame index -> fretboard box from the clip's ``<stem>.fretboard.csv``, if there is one."""
-    from pipeline.synthetic import read_fretboard_csv
+    from tools.samplegen.synthetic import read_fretboard_csv
 
     csv_path = path.with_name(path.stem + ".fretboard.csv")
     if not csv_path.is_file():
@@ -408,7 +416,7 @@ def extract_zip(path: str | Path, dest: str | Path) -> list[Path]:
 
 def detect_format(root: Path) -> str:
     """Which format a dataset folder is in: "yolo", "coco", "imagefolder" or "images" (plain, unlabeled)."""
-    from pipeline.datasets import read_image_folder
+    from pipeline.models.datasets import read_image_folder
 
     if any(root.glob("*.yaml")) or (root / "labels").is_dir() or any(root.glob("*/labels")):
         return "yolo"
@@ -425,9 +433,9 @@ def read_imagefolder(root: Path, dataset: str) -> list[NewFrame]:
     """Frames of an ImageFolder tree (``<root>[/<split>]/<chord>/*``), labeled by folder.
 
     Raises:
-        InputError: a folder name is not a chord (see :func:`pipeline.datasets.read_image_folder`).
+        InputError: a folder name is not a chord (see :func:`pipeline.models.datasets.read_image_folder`).
     """
-    from pipeline.datasets import read_image_folder
+    from pipeline.models.datasets import read_image_folder
 
     return [NewFrame(source=f"{dataset}/{image.path.relative_to(root).as_posix()}", path=image.path,
                      chord=image.chord, split=_split_name(image.split)) for image in read_image_folder(root)]

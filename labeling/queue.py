@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from labeling.store import LabelStore
-from pipeline.chords import parse_chord
-from pipeline.errors import InputError
+from pipeline.core.chords import parse_chord
+from pipeline.core.errors import InputError
 
 STATUSES = ("unlabeled", "labeled", "conflict", "all")
 """Which frames a queue holds: unlabeled; labeled; labeled but a prediction says otherwise; all."""

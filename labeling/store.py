@@ -1,6 +1,6 @@
 """The label store: clips, frames, predictions, labels with history, snapshots and jobs in one SQLite file.
 
-A store is a folder (default :attr:`pipeline.config.Settings.data_dir`)::
+A store is a folder (default :attr:`pipeline.core.config.Settings.data_dir`)::
 
     labels.sqlite                  the database (WAL mode)
     frames/<ab>/<sha256>.<ext>     each frame's bytes, once, named by the SHA-256 of its content
@@ -44,9 +44,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.chords import VOCABULARY, parse_chord
-from pipeline.config import get_settings
-from pipeline.errors import InputError
+from pipeline.core.chords import VOCABULARY, parse_chord
+from pipeline.core.config import get_settings
+from pipeline.core.errors import InputError
 
 DB_FILE = "labels.sqlite"
 FRAMES_DIR = "frames"
@@ -322,7 +322,7 @@ class NewFrame:
         time, frame_index: place in its clip.
         split: the split its source dataset put it in.
         box: fretboard box (x1, y1, x2, y2) in pixels.
-        chord: a label that comes with it (any spelling :func:`pipeline.chords.parse_chord` reads).
+        chord: a label that comes with it (any spelling :func:`pipeline.core.chords.parse_chord` reads).
         predictions: model answers to store with it.
     """
 
@@ -376,7 +376,7 @@ class Snapshot:
     """A frozen dataset version: its name, size, frames per chord and content fingerprint.
 
     ``fingerprint`` is SHA-256 over sorted ``digest:chord`` lines, the formula of
-    :func:`pipeline.datasets.dataset_fingerprint`, so a model trained on the snapshot's frames (or
+    :func:`pipeline.models.datasets.dataset_fingerprint`, so a model trained on the snapshot's frames (or
     their export) records the same fingerprint.
     """
 

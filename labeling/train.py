@@ -26,17 +26,17 @@ from pathlib import Path
 
 from labeling.export import SPLITS, assign_splits, export_snapshot
 from labeling.store import Job, LabelStore, check_name, now
-from pipeline.config import REPO_ROOT
-from pipeline.errors import InputError
+from pipeline.core.config import REPO_ROOT
+from pipeline.core.errors import InputError
 
 
 def snapshot_images(store: LabelStore, name: str, split: str | None = "train", seed: int = 0) -> list:
-    """The snapshot's frames of one split (None: all) as :class:`pipeline.datasets.LabeledImage`.
+    """The snapshot's frames of one split (None: all) as :class:`pipeline.models.datasets.LabeledImage`.
 
     Raises:
         InputError: unknown snapshot or split, or no frames in that split.
     """
-    from pipeline.datasets import LabeledImage
+    from pipeline.models.datasets import LabeledImage
 
     if split is not None and split not in SPLITS:
         raise InputError(f"Unknown split {split!r}; use one of {', '.join(SPLITS)} or all.")
@@ -67,18 +67,18 @@ def train_from_snapshot(
         name: the snapshot.
         out: model folder (default ``<store>/models/<snapshot>-landmarks``).
         split: the split to train on (None: every frame).
-        estimators, feature_versions, folds: as :func:`pipeline.landmark_model.train_landmark_model`
+        estimators, feature_versions, folds: as :func:`pipeline.models.landmark.train_landmark_model`
             (defaults: the choice cross-validation makes on the real frames, for speed).
         workers: processes for hand detection of frames not in the cache.
         progress: called as ``progress("raw63/svm", cv_accuracy)`` per candidate.
 
     Returns:
-        The trained :class:`pipeline.landmark_model.LandmarkChordModel` (saved to ``out``).
+        The trained :class:`pipeline.models.landmark.LandmarkChordModel` (saved to ``out``).
 
     Raises:
         InputError: unknown snapshot, or too few frames with a hand per chord.
     """
-    from pipeline.landmark_model import train_landmark_model_on_images
+    from pipeline.models.landmark import train_landmark_model_on_images
 
     snapshot = store.snapshot(name)
     return train_landmark_model_on_images(

@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from pipeline.errors import InputError
+from pipeline.core.errors import InputError
 
 
 def _bar(total: int | None, desc: str):
@@ -40,13 +40,13 @@ def _default_split(root: Path, split: str | None, preferred: str) -> str | None:
 def cmd_train(args: argparse.Namespace) -> int:
     if args.kind == "detector":
         return _train_detector(args)
-    from pipeline.datasets import read_image_folder
+    from pipeline.models.datasets import read_image_folder
 
     root = Path(args.data)
     images = read_image_folder(root, _default_split(root, args.split, "train"))
     if args.kind in ("image", "cnn"):
         return _train_image(args, images)
-    from pipeline.landmark_model import train_landmark_model_on_images
+    from pipeline.models.landmark import train_landmark_model_on_images
 
     bar = _bar(None, "hands")
 
@@ -80,8 +80,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _train_image(args: argparse.Namespace, images) -> int:
-    from pipeline.datasets import read_image_folder
-    from pipeline.image_models import train_image_model
+    from pipeline.models.datasets import read_image_folder
+    from pipeline.models.image import train_image_model
 
     root = Path(args.data)
     val = read_image_folder(root, "val") if args.split is None and (root / "val").is_dir() else None
@@ -102,7 +102,7 @@ def _train_image(args: argparse.Namespace, images) -> int:
 
 
 def _train_detector(args: argparse.Namespace) -> int:
-    from pipeline.detection import train_detector
+    from pipeline.vision.detection import train_detector
 
     best = train_detector(args.data, args.out, base=args.base, epochs=args.epochs or 20, imgsz=args.imgsz,
                           freeze=args.freeze)
@@ -113,18 +113,18 @@ def _train_detector(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from pipeline.registry import model_kind
+    from pipeline.models.registry import model_kind
 
     if len(args.model) == 1 and model_kind(args.model[0]) == "detector":
-        from pipeline.detection import evaluate_detector
+        from pipeline.vision.detection import evaluate_detector
 
         scores = evaluate_detector(args.model[0], args.data)
         print(json.dumps(scores, indent=2) if args.json else "  ".join(f"{k} {v:.3f}" for k, v in scores.items()))
         return 0
-    from pipeline.analyze import predict_image_files
-    from pipeline.datasets import read_image_folder
-    from pipeline.evaluation import evaluate_chord_predictions
-    from pipeline.registry import load_model_set
+    from pipeline.models.datasets import read_image_folder
+    from pipeline.models.registry import load_model_set
+    from pipeline.timeline.analyze import predict_image_files
+    from pipeline.timeline.evaluation import evaluate_chord_predictions
 
     models = load_model_set(args.model, detector=args.detector)
     images = read_image_folder(args.data, _default_split(Path(args.data), args.split, "val"))
@@ -151,13 +151,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _model_set(args: argparse.Namespace):
-    from pipeline.registry import load_model_set
+    from pipeline.models.registry import load_model_set
 
     return load_model_set(args.model or [None], detector=args.detector)
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from pipeline.analyze import analyze_clip, write_annotated_video
+    from pipeline.timeline.analyze import analyze_clip
+    from pipeline.vision.drawing import write_annotated_video
 
     models = _model_set(args)
     bar = _bar(100, "analyze")
@@ -172,7 +173,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         bar.close()
     written = analysis.write(args.out)
     if not args.no_video and not analysis.clip.is_image:
-        written["video"] = write_annotated_video(analysis, args.clip, Path(args.out) / "annotated.mp4")
+        written["video"] = write_annotated_video(analysis, Path(args.out) / "annotated.mp4")
     if models.synthetic:
         print("note: a model here was trained on synthetic renders, not real footage", file=sys.stderr)
     print(f"{len(analysis.frames)} frames, hand found in {analysis.hand_share:.0%}")
@@ -184,15 +185,15 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_listen(args: argparse.Namespace) -> int:
-    from pipeline.music import PerformanceSettings
-    from pipeline.mux import render_listen_outputs
+    from pipeline.audio.music import PerformanceSettings
+    from pipeline.audio.mux import render_listen_outputs
 
     source = Path(args.source)
     clip = None
     if source.suffix.lower() == ".json":
         timeline = source
     else:
-        from pipeline.analyze import analyze_clip
+        from pipeline.timeline.analyze import analyze_clip
 
         timeline = analyze_clip(source, _model_set(args), fps=args.fps).timeline
         clip = source
@@ -209,8 +210,8 @@ def cmd_listen(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from pipeline.explain import explain_path
-    from pipeline.registry import load_model
+    from pipeline.explain.occlusion import explain_path
+    from pipeline.models.registry import load_model
 
     model = load_model(args.model[0] if args.model else None)
     options = {k: v for k, v in (("window", args.window), ("stride", args.stride), ("baseline", args.baseline),
@@ -226,7 +227,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from pipeline.compare import compare_models
+    from pipeline.compare.report import compare_models
 
     comparison = compare_models(args.models, args.data, args.out, split=args.split)
     for row in comparison.metrics_rows():
@@ -238,9 +239,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m pipeline``."""
-    from pipeline.explain import BASELINES, METHODS
-    from pipeline.features import FEATURE_VERSIONS
-    from pipeline.landmark_model import ESTIMATORS
+    from pipeline.explain.occlusion import BASELINES, METHODS
+    from pipeline.models.features import FEATURE_VERSIONS
+    from pipeline.models.landmark import ESTIMATORS
 
     parser = argparse.ArgumentParser(prog="python -m pipeline", description="Recognise guitar chords in clips.")
     commands = parser.add_subparsers(dest="command", required=True)

@@ -1,14 +1,14 @@
 """Plotly pieces shared by the studio and the Space: one colour per chord, chord segments as bars, the
 chord timeline figure.
 
-UI-free (plotly only), so ``pages/`` and ``gradio_app.py`` draw timelines the same way.
+UI-free (plotly only), so ``app_pages/`` and ``gradio_app.py`` draw timelines the same way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pipeline.chords import NO_CHORD, VOCABULARY
+from pipeline.core.chords import NO_CHORD, VOCABULARY
 
 _PALETTE = ["#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692", "#B6E880", "#FF97FF",
             "#FECB52", "#1F77B4", "#8C564B", "#2CA02C", "#D62728"]
@@ -22,7 +22,7 @@ def add_segment_bars(fig, rows: Sequence[tuple[str, object]]) -> None:
 
     Args:
         fig: a ``plotly.graph_objects.Figure``.
-        rows: (row name, :class:`~pipeline.timeline.Timeline`) pairs, e.g. recognised and ground truth.
+        rows: (row name, :class:`~pipeline.core.timeline.Timeline`) pairs, e.g. recognised and ground truth.
     """
     import plotly.graph_objects as go
 
@@ -44,8 +44,8 @@ def timeline_figure(analysis, truth=None, *, selected: float | None = None, fram
     Both apps draw it (the studio's Analyze page with ``frames``, the Space compact, beside its table).
 
     Args:
-        analysis: a :class:`~pipeline.analyze.Analysis`.
-        truth: a ground-truth :class:`~pipeline.timeline.Timeline` drawn as a second row, or None.
+        analysis: a :class:`~pipeline.timeline.analyze.Analysis`.
+        truth: a ground-truth :class:`~pipeline.core.timeline.Timeline` drawn as a second row, or None.
         selected: time in seconds of the frame shown beside the figure (a dotted vertical line), or None.
         frames: add a panel above the bars with a marker per sampled frame at its chord's probability
             (an ``x`` where no model could decide); False draws the bars alone, the recognised row on top.

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.errors import InputError
+from pipeline.core.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -110,12 +110,12 @@ def _hub_failure(spec: str, error: Exception, variable: str) -> str:
 
 
 def resolve_model_spec(spec: str | None, variable: str = "CHORD_SPACE_MODELS") -> str | None:
-    """A model spec as :func:`pipeline.registry.load_model` takes it: a local path, or None (sample model).
+    """A model spec as :func:`pipeline.models.registry.load_model` takes it: a local path, or None (sample model).
 
     A hub id (``owner/name``: a model repo holding a model folder, ``card.json`` at its top) is
     downloaded once with ``huggingface_hub.snapshot_download`` (cached by the hub library, offline
     from the cache with ``HF_HUB_OFFLINE=1``); its local snapshot folder then loads exactly as a
-    local folder does (:func:`pipeline.registry.load_model`; an image model's backbone through
+    local folder does (:func:`pipeline.models.registry.load_model`; an image model's backbone through
     ``from_pretrained`` on that folder).
 
     Args:
@@ -141,7 +141,7 @@ def resolve_model_spec(spec: str | None, variable: str = "CHORD_SPACE_MODELS") -
         folder = Path(snapshot_download(spec))
     except Exception as error:  # noqa: BLE001 - any hub failure becomes one clear message
         raise InputError(_hub_failure(spec, error, variable)) from error
-    from pipeline.registry import model_kind
+    from pipeline.models.registry import model_kind
 
     try:
         model_kind(folder)
@@ -155,12 +155,12 @@ def resolve_model_spec(spec: str | None, variable: str = "CHORD_SPACE_MODELS") -
 
 
 def load_space_models(settings: SpaceSettings | None = None):
-    """The Space's :class:`pipeline.analyze.ModelSet` (loaded once per process by the registry).
+    """The Space's :class:`pipeline.timeline.analyze.ModelSet` (loaded once per process by the registry).
 
     Raises:
         InputError: a model that cannot be fetched or loaded (the message names it and the setting).
     """
-    from pipeline.registry import load_model_set
+    from pipeline.models.registry import load_model_set
 
     settings = settings or get_space_settings()
     chord = [resolve_model_spec(spec) for spec in settings.models]

@@ -16,17 +16,17 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from pipeline.chords import NO_CHORD, VOCABULARY
-from pipeline.config import SAMPLE_MEDIA_DIR, get_settings
-from pipeline.errors import InputError
-from pipeline.evaluation import EvaluationReport
-from pipeline.video import IMAGE_SUFFIXES, SUPPORTED_SUFFIXES, VIDEO_SUFFIXES, VideoInfo, probe
+from pipeline.core.chords import NO_CHORD, VOCABULARY
+from pipeline.core.config import SAMPLE_MEDIA_DIR, get_settings
+from pipeline.core.errors import InputError
+from pipeline.core.types import VideoInfo
+from pipeline.vision.video import IMAGE_SUFFIXES, SUPPORTED_SUFFIXES, VIDEO_SUFFIXES, probe
 
 SAMPLE = "sample"
 """The name under which the studio lists the sample model."""
@@ -132,7 +132,7 @@ def check_clip(path: str | Path, start: float | None = None, end: float | None =
         settings: limits (default from the environment).
 
     Returns:
-        The clip's :class:`~pipeline.video.VideoInfo`.
+        The clip's :class:`~pipeline.vision.video.VideoInfo`.
 
     Raises:
         InputError: unreadable, not a video or image, or the span is longer than ``max_seconds``.
@@ -187,7 +187,7 @@ def sample_twin(path: str | Path) -> Path | None:
         The sample file (in the sample media folder), or None when ``path`` is no sample's copy or
         cannot be read.
     """
-    from pipeline.datasets import file_digest
+    from pipeline.models.datasets import file_digest
 
     try:
         size = Path(path).stat().st_size
@@ -201,8 +201,8 @@ def sample_twin(path: str | Path) -> Path | None:
 
 
 def ground_truth(path: str | Path):
-    """The ground-truth :class:`~pipeline.timeline.Timeline` beside a sample clip, or None."""
-    from pipeline.timeline import Timeline
+    """The ground-truth :class:`~pipeline.core.timeline.Timeline` beside a sample clip, or None."""
+    from pipeline.core.timeline import Timeline
 
     truth = Path(path).with_name(Path(path).stem + ".timeline.json")
     return Timeline.load(truth) if truth.is_file() else None
@@ -210,7 +210,7 @@ def ground_truth(path: str | Path):
 
 def fretboard_boxes(path: str | Path) -> dict[int, np.ndarray]:
     """Frame index -> true fretboard box from a sample clip's ``<stem>.fretboard.csv`` (empty if none)."""
-    from pipeline.synthetic import read_fretboard_csv
+    from tools.samplegen.synthetic import read_fretboard_csv
 
     csv_path = Path(path).with_name(Path(path).stem + ".fretboard.csv")
     if not csv_path.is_file():
@@ -240,7 +240,7 @@ class ModelEntry:
 
     @property
     def spec(self) -> str | None:
-        """What :func:`pipeline.registry.load_landmark_model` takes: None for the sample model."""
+        """What :func:`pipeline.models.registry.load_landmark_model` takes: None for the sample model."""
         return None if self.name == SAMPLE else str(self.folder)
 
     @property
@@ -268,7 +268,7 @@ def model_entry(spec: str | Path | None) -> ModelEntry:
     Raises:
         InputError: the folder does not exist or holds no model the studio knows.
     """
-    from pipeline.registry import sample_model_dir
+    from pipeline.models.registry import sample_model_dir
 
     if spec in (None, "", SAMPLE):
         folder = sample_model_dir()
@@ -343,7 +343,7 @@ class ModelChoice:
     """The models of one analysis: at most one landmark model, one image model and one detector.
 
     With a landmark and an image model both chosen, each frame's answer is their fusion
-    (:mod:`pipeline.fusion`); the detector finds the fretboard box, which also picks the fretting hand
+    (:mod:`pipeline.timeline.fusion`); the detector finds the fretboard box, which also picks the fretting hand
     and, for an image model trained on regions, the part of the frame it sees.
 
     Attributes:
@@ -422,64 +422,6 @@ class ModelChoice:
         return self.chord_label + (f", fretboard: {self.detector.name}" if self.detector else "")
 
 
-def model_input(image: np.ndarray, frame, model) -> tuple[np.ndarray, object | None]:
-    """What an image model sees of an analysed frame, as :func:`pipeline.analyze.analyze_clip` gives it
-    (:func:`pipeline.analyze.image_model_input` on the frame's fretboard, hands and region).
-
-    Args:
-        image: the frame, RGB uint8 (H, W, 3).
-        frame: its :class:`~pipeline.analyze.FrameResult` (hands, fretboard, region).
-        model: an image chord model; one trained on regions (``card.input_region != "frame"``) sees the
-            region :func:`pipeline.regions.classifier_region` picks (the analysis's own when it has one).
-
-    Returns:
-        (the model's input, RGB uint8; the :class:`~pipeline.regions.Region` cut out, or None for the
-        whole frame).
-    """
-    from pipeline.analyze import image_model_input
-
-    return image_model_input(image, model, frame.fretboard, frame.hands, frame.region)
-
-
-def explain_image_frame(image: np.ndarray, frame, model, target: str | None = None):
-    """The occlusion heatmap of an image model on an analysed frame, in the frame's coordinates.
-
-    Runs :func:`pipeline.explain.explain_frame` with its default settings on what the model sees
-    (:func:`model_input`); a region's map is placed where the region lies in the frame, zero elsewhere
-    (the model never saw the rest).
-
-    Args:
-        image: the frame, RGB uint8 (H, W, 3).
-        frame: its :class:`~pipeline.analyze.FrameResult`.
-        model: an image chord model.
-        target: chord to explain; None explains the model's top chord.
-
-    Returns:
-        The :class:`~pipeline.explain.Attribution`, ``map`` (H, W) float32; ``settings["region"]`` names
-        what the model saw (``"frame"``, ``"fretboard"`` or ``"hand"``).
-
-    Raises:
-        InputError: an unknown target for this model (and what ``explain_frame`` raises).
-    """
-    import cv2
-
-    from pipeline import explain
-
-    seen, region = model_input(image, frame, model)
-    attribution = explain.explain_frame(seen, model, target)
-    attribution.settings = {**attribution.settings, "region": region.source if region is not None else "frame"}
-    if region is None:
-        return attribution
-    height, width = image.shape[:2]
-    x1, y1, x2, y2 = np.clip(np.round(region.box).astype(np.int64), 0, [width, height, width, height])
-    x1, y1 = min(x1, width - 1), min(y1, height - 1)
-    x2, y2 = max(x2, x1 + 1), max(y2, y1 + 1)
-    full = np.zeros((height, width), np.float32)
-    full[y1:y2, x1:x2] = cv2.resize(attribution.map, (x2 - x1, y2 - y1), interpolation=cv2.INTER_NEAREST)
-    attribution.map = full
-    return attribution
-
-
 def fretboard_message(analysis) -> str | None:
     """A message for an analysis whose detector found no fretboard in any sampled frame (else None)."""
     ran = [f for f in analysis.frames if f.fretboard is not None]
@@ -501,8 +443,8 @@ def fusion_note(weights) -> str:
     """What the apps say about a fused analysis: how each frame's chord is decided, with each model's share.
 
     Args:
-        weights: the :class:`~pipeline.fusion.FusionWeights` of the analysis (odds of being right from the
-            models' cards); only their ratio matters (:func:`pipeline.fusion.fuse`), so shares summing to 1
+        weights: the :class:`~pipeline.timeline.fusion.FusionWeights` of the analysis (odds of being right from the
+            models' cards); only their ratio matters (:func:`pipeline.timeline.fusion.fuse`), so shares summing to 1
             are shown.
 
     Returns:
@@ -533,260 +475,6 @@ def synthetic_note(name: str, remedy: str) -> str:
 # Drawing
 
 
-def annotate_frame(image: np.ndarray, hands=None, chord=None, box: np.ndarray | None = None,
-                   box_label: str = "fretboard") -> np.ndarray:
-    """Draw a fretboard box, the hands' landmarks and the chord onto a copy of a frame.
-
-    Args:
-        image: RGB uint8 (H, W, 3).
-        hands: :class:`~pipeline.hands.HandsResult` or None.
-        chord: what :class:`~pipeline.annotate.ChordLabelAnnotator` takes (a prediction, a name...).
-        box: (4,) fretboard box x1, y1, x2, y2 in pixels, or None.
-        box_label: class name written on the box.
-
-    Returns:
-        The annotated RGB uint8 frame.
-    """
-    from pipeline.annotate import BoxAnnotator, ChordLabelAnnotator, HandAnnotator
-    from pipeline.detection import FretboardDetections
-
-    out = image
-    if box is not None:
-        detections = FretboardDetections(np.asarray(box, np.float32)[None], [1.0], [0], {0: box_label})
-        out = BoxAnnotator(label=False).annotate(out, detections)
-    out = HandAnnotator(box=True).annotate(out, hands)
-    return ChordLabelAnnotator().annotate(out, chord)
-
-
-def frame_box(frame, boxes: dict[int, np.ndarray] | None = None) -> tuple[np.ndarray | None, str]:
-    """The fretboard box to draw on an analysed frame, and where it comes from.
-
-    Args:
-        frame: a :class:`~pipeline.analyze.FrameResult`.
-        boxes: frame index -> a sample clip's true box (:func:`fretboard_boxes`), used when the analysis
-            ran no detector.
-
-    Returns:
-        ((4,) box x1, y1, x2, y2 or None, ``"detector"``, ``"detector: none"`` (it ran, found nothing),
-        ``"truth"`` or ``"none"``).
-    """
-    if frame.fretboard is not None:
-        return (frame.fretboard.best, "detector") if not frame.fretboard.empty else (None, "detector: none")
-    if boxes and frame.index in boxes:
-        return boxes[frame.index], "truth"
-    return None, "none"
-
-
-def write_annotated_video(analysis, out: str | Path, boxes: dict[int, np.ndarray] | None = None) -> Path:
-    """The analysed frames with their hands, chord and fretboard box, as an MP4.
-
-    One output frame per sampled frame, at the sampling rate: what the pipeline saw, no more.
-    Frames stream from the clip one at a time.
-
-    Args:
-        analysis: a :class:`~pipeline.analyze.Analysis` of a video.
-        out: the MP4 to write.
-        boxes: frame index -> fretboard box (see :func:`fretboard_boxes`), drawn where the analysis ran
-            no detector (see :func:`frame_box`).
-
-    Returns:
-        The path written.
-
-    Raises:
-        InputError: the analysis has no frames.
-    """
-    from pipeline.video import iter_frames, write_video
-
-    by_index = {f.index: f for f in analysis.frames}
-    boxes = boxes or {}
-    fps = analysis.fps or analysis.clip.fps or 1.0
-    start = analysis.frames[0].time if analysis.frames else None
-
-    def frames():
-        for frame in iter_frames(analysis.clip.path, fps=analysis.fps, start=start, end=analysis.end):
-            result = by_index.get(frame.index)
-            if result is not None:
-                chord = (result.chord, result.prediction.probabilities.get(result.chord, result.prediction.probability))
-                yield annotate_frame(frame.image, result.hands, chord, frame_box(result, boxes)[0])
-
-    return write_video(out, frames(), fps=min(fps, analysis.clip.fps or fps))
-
-
-# --------------------------------------------------------------------------------------------------
-# Labeled sets and model comparison
-
-
-SAMPLE_SET = "sample clips (ground truth)"
-REAL_SET = "real frames (val split)"
-
-
-def labeled_sets(store=None) -> list[str]:
-    """Names of the labeled sets to compare models on: the sample clips, the real frames' val split
-    (when present), and every snapshot of the label store (``"snapshot: <name>"``)."""
-    names = [SAMPLE_SET]
-    if (get_settings().real_data / "val").is_dir():
-        names.append(REAL_SET)
-    if store is not None:
-        names += [f"snapshot: {s.name}" for s in store.snapshots()]
-    return names
-
-
-@dataclass
-class LabeledFrames:
-    """Image files with their true chord and their hands, ready to score chord models of any kind on.
-
-    Attributes:
-        name: the set's name.
-        truth: true chord per frame.
-        hands: :class:`~pipeline.hands.HandsResult` per frame (from the landmark cache).
-        sources: where each frame comes from (``clip@time`` or a file path).
-        fingerprint: changes whenever the set does (cache key).
-        paths: the frames' image files, in the order of ``truth`` (a sample clip's frames are written
-            once, losslessly, to the cache folder).
-    """
-
-    name: str
-    truth: list[str]
-    hands: list
-    sources: list[str]
-    fingerprint: str
-    paths: list[Path]
-
-    @property
-    def images(self) -> list:
-        """The frames as :class:`~pipeline.datasets.LabeledImage` (what :mod:`pipeline.compare` takes)."""
-        from pipeline.datasets import LabeledImage
-
-        return [LabeledImage(Path(path), chord) for path, chord in zip(self.paths, self.truth)]
-
-
-def load_labeled_set(name: str, store=None, fps: float = 2.0,
-                     progress: Callable[[float], None] | None = None) -> LabeledFrames:
-    """Read a labeled set (see :func:`labeled_sets`) and find the hands in its frames.
-
-    Every set is a list of image files, so that every model kind reads the same pixels: sample clips
-    are sampled at ``fps`` and their frames written once as PNG under ``<cache_dir>/labeled-sets``
-    (lossless: the pixels Analyze decodes), with the chord of the ground-truth timeline at each frame's
-    time (frames within 0.2 s of a change are left out: the hand is between shapes there). Hands come
-    from the landmark cache, so a second call detects nothing.
-
-    Raises:
-        InputError: unknown set or snapshot, or a set without frames.
-    """
-    from pipeline.datasets import dataset_fingerprint, extract_landmarks, read_image_folder
-
-    sources = None
-    if name == SAMPLE_SET:
-        images, sources = _sample_set_images(fps)
-    elif name == REAL_SET:
-        images = read_image_folder(get_settings().real_data, "val")
-    elif name.startswith("snapshot: ") and store is not None:
-        from labeling.train import snapshot_images
-
-        images = snapshot_images(store, name[len("snapshot: "):], split=None)
-    else:
-        raise InputError(f"Unknown labeled set {name!r}; choose one of {', '.join(labeled_sets(store))}.")
-    if not images:
-        raise InputError(f"The labeled set {name!r} has no frames.")
-
-    def report(done: int, total: int) -> None:
-        if progress and total:
-            progress(done / total)
-
-    paths = [image.path for image in images]
-    hands = extract_landmarks(paths, workers=1, progress=report)
-    return LabeledFrames(name, [image.chord for image in images], hands, sources or [str(p) for p in paths],
-                         dataset_fingerprint(images), paths)
-
-
-def _sample_set_images(fps: float) -> tuple[list, list[str]]:
-    """The sample clips' frames at ``fps`` with their true chords, as PNG files in the cache folder.
-
-    Files are named by the clip's content and the rate, and written once (atomically: sessions may
-    share the cache).
-
-    Returns:
-        (:class:`~pipeline.datasets.LabeledImage` per frame, ``clip@time`` per frame).
-    """
-    import cv2
-
-    from pipeline.datasets import LabeledImage, file_digest
-    from pipeline.video import iter_frames
-
-    images, sources = [], []
-    for path in sample_clips():
-        timeline = ground_truth(path) if path.suffix.lower() in VIDEO_SUFFIXES else None
-        if timeline is None:
-            continue
-        folder = get_settings().cache_dir / "labeled-sets" / f"{file_digest(path)[:16]}-{fps:g}fps"
-        folder.mkdir(parents=True, exist_ok=True)
-        changes = [s.start for s in timeline.segments[1:]]
-        for frame in iter_frames(path, fps=fps):
-            if any(abs(frame.time - c) < 0.2 for c in changes):
-                continue
-            file = folder / f"{path.stem}-{frame.index:06d}.png"
-            if not file.exists():
-                ok, data = cv2.imencode(".png", cv2.cvtColor(frame.image, cv2.COLOR_RGB2BGR))
-                if not ok:
-                    raise InputError(f"Could not encode frame {frame.index} of {path.name}.")
-                temp = file.with_name(f".{file.name}.{os.getpid()}.part")
-                temp.write_bytes(data.tobytes())
-                temp.replace(file)
-            images.append(LabeledImage(file, timeline.chord_at(frame.time) or NO_CHORD))
-            sources.append(f"{path.name}@{frame.time:.2f}s")
-    return images, sources
-
-
-def evaluate_models(models: Sequence[tuple[str, object]], frames: LabeledFrames) -> dict[str, EvaluationReport]:
-    """Score chord models of any kind on a labeled set: each alone, and every landmark model fused with
-    every image model.
-
-    Each model decides each frame as Analyze does (:func:`pipeline.analyze.predict_image_files`: a
-    landmark model reads the fretting hand, an image model the frame, or the hand region when it was
-    trained on regions); a pair is pooled frame by frame with the weights from the two models' cards
-    (:func:`pipeline.fusion.fuse_frames`, :meth:`~pipeline.fusion.FusionWeights.from_models`), as an
-    analysis with both fuses them. Each model runs once, however many pairs it is in, on the hands the
-    labeled set holds (no landmark cache lookup per model).
-
-    Args:
-        models: (name, loaded model) pairs, in display order: landmark models
-            (:class:`~pipeline.landmark_model.LandmarkChordModel`) and image models (CNN or transformers).
-        frames: the labeled set (:func:`load_labeled_set`).
-
-    Returns:
-        Name -> :class:`~pipeline.evaluation.EvaluationReport`: the models in the order given, then
-        ``"<landmark model> + <image model> (fused)"`` for each pair. A frame a model cannot decide (no
-        hand, for a landmark model) counts as predicted ``None``.
-
-    Raises:
-        InputError: a model is neither a landmark nor an image chord model.
-    """
-    from pipeline.analyze import ModelSet, predict_image_files
-    from pipeline.evaluation import evaluate_chord_predictions
-    from pipeline.fusion import FusionWeights, fuse_frames
-    from pipeline.registry import chord_model_slot
-
-    answers: dict[str, tuple[str, object, list]] = {}
-    for name, model in models:
-        slot = chord_model_slot(model)
-        if slot is None:
-            raise InputError(f"{name} is not a chord model (a landmark or an image model).")
-        predictions = predict_image_files(ModelSet(**{slot: model}), frames.paths, workers=1, hands=frames.hands)[0]
-        answers[name] = (slot, model, predictions)
-    reports = {name: evaluate_chord_predictions(frames.truth, predictions)
-               for name, (_, _, predictions) in answers.items()}
-    for hand_name, (hand_slot, hand_model, hand_answers) in answers.items():
-        for image_name, (image_slot, image_model, image_answers) in answers.items():
-            if hand_slot == "landmarks" and image_slot == "image":
-                fused = fuse_frames(hand_answers, image_answers, FusionWeights.from_models(hand_model, image_model))
-                reports[f"{hand_name} + {image_name} (fused)"] = evaluate_chord_predictions(frames.truth, fused)
-    return reports
-
-
-# --------------------------------------------------------------------------------------------------
-# Labeling
-
-
 def chord_keys(chords: Sequence[str]) -> dict[str, str]:
     """Keyboard shortcut per chord for the Label page: ``1``-``9``, ``0``, then ``Shift+1`` ...
 
@@ -805,13 +493,3 @@ def label_chords(model_classes: Sequence[str] = (), used: Sequence[str] = ()) ->
     if NO_CHORD not in chords:
         chords.append(NO_CHORD)
     return chords
-
-
-__all__ = [
-    "IMAGE_KINDS", "LabeledFrames", "ModelChoice", "ModelEntry", "NONE", "REAL_SET", "SAMPLE", "SAMPLE_SET",
-    "StudioSettings", "annotate_frame", "card_rows", "check_clip", "chord_keys", "discover_models",
-    "evaluate_models", "explain_image_frame", "fretboard_boxes", "fretboard_message", "frame_box", "fusion_note",
-    "get_studio_settings", "ground_truth", "label_chords", "labeled_sets", "load_labeled_set", "model_entry",
-    "model_input", "no_hand_message", "safe_name", "sample_clips", "sample_twin", "save_upload", "synthetic_note",
-    "write_annotated_video",
-]

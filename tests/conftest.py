@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import get_settings
+from pipeline.core.config import get_settings
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -5,11 +5,11 @@ import json
 
 import pytest
 
-from pipeline.analyze import analyze_clip
 from pipeline.cli import main
-from pipeline.config import SAMPLE_MEDIA_DIR
-from pipeline.registry import load_landmark_model
-from pipeline.timeline import Timeline
+from pipeline.core.config import SAMPLE_MEDIA_DIR
+from pipeline.core.timeline import Timeline
+from pipeline.models.registry import load_landmark_model
+from pipeline.timeline.analyze import analyze_clip, resmooth
 
 
 @pytest.fixture(scope="module")
@@ -58,12 +58,12 @@ def test_viterbi_timeline_beats_argmax_and_the_majority_vote(sample_model, clip,
     """Issue 3's bar: fewer spurious changes than per-frame argmax and than the one-second majority
     vote (which has none at 5 fps, so there: no more), at equal or better frame accuracy (see
     benchmarks/bench_timeline.py)."""
-    from pipeline.evaluation import score_timeline
-    from pipeline.smoothing import SmoothingSettings
+    from pipeline.timeline.evaluation import score_timeline
+    from pipeline.timeline.smoothing import SmoothingSettings
 
     truth = Timeline.load(SAMPLE_MEDIA_DIR / f"{clip}.timeline.json")
     smoothed = analyze_clip(SAMPLE_MEDIA_DIR / f"{clip}.mp4", sample_model, fps=fps)
-    others = {method: smoothed.resmoothed(SmoothingSettings(method=method)) for method in ("argmax", "majority")}
+    others = {method: resmooth(smoothed, SmoothingSettings(method=method)) for method in ("argmax", "majority")}
     ours = score_timeline(smoothed.timeline, truth)
     argmax, majority = (score_timeline(other.timeline, truth) for other in others.values())
     # measured, argmax / majority / viterbi: spurious 5/0/0, 3/0/0, 1/0/0;
@@ -79,16 +79,15 @@ def test_viterbi_timeline_beats_argmax_and_the_majority_vote(sample_model, clip,
 
 
 def test_image_files_with_their_hands_are_decided_without_a_landmark_lookup(monkeypatch):
+    import pipeline.models.datasets
+    from pipeline.models.landmark import train_landmark_model
+    from pipeline.timeline.analyze import predict_image_files
     from tests.test_landmark_model import _frames
-
-    import pipeline.datasets
-    from pipeline.analyze import predict_image_files
-    from pipeline.landmark_model import train_landmark_model
 
     def no_lookup(*args, **kwargs):
         raise AssertionError("the landmark cache was read though the hands were given")
 
-    monkeypatch.setattr(pipeline.datasets, "extract_landmarks", no_lookup)
+    monkeypatch.setattr(pipeline.models.datasets, "extract_landmarks", no_lookup)
     # A landmark model that tells these constructed hands apart (the sample model calls them all "None").
     model = train_landmark_model(*_frames(8, seed=5), folds=3, estimators=("svm",), feature_versions=("raw63",),
                                  trained_on="constructed hands (test)")

@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from pipeline.annotate import BoxAnnotator, ChordLabelAnnotator, HandAnnotator
-from pipeline.detection import FretboardDetections
-from pipeline.errors import InputError
-from pipeline.hands import FINGERS, Hand, HandsResult
-from pipeline.regions import Region
-from pipeline.timeline import Segment
+from pipeline.core.errors import InputError
+from pipeline.core.hands import FINGERS, Hand, HandsResult
+from pipeline.core.timeline import Segment
+from pipeline.vision.detection import FretboardDetections
+from pipeline.vision.drawing import BoxAnnotator, ChordLabelAnnotator, HandAnnotator
+from pipeline.vision.regions import Region
 
 H, W = 360, 640
 
@@ -113,8 +113,8 @@ def test_no_chord_draws_nothing_unless_asked():
 
 
 def test_same_labels_as_the_burned_in_subtitles():
-    """A chord name alone draws exactly what pipeline.mux burns into videos (one implementation)."""
-    from pipeline import mux
+    """A chord name alone draws exactly what pipeline.audio.mux burns into videos (one implementation)."""
+    from pipeline.audio import mux
 
     image = _frame()
     for position in ("top-left", "bottom-right"):

@@ -18,10 +18,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
-from pipeline.chords import VOCABULARY
-from pipeline.landmark_model import train_landmark_model
+from pipeline.core.chords import VOCABULARY
+from pipeline.core.errors import InputError
+from pipeline.models.landmark import train_landmark_model
 from pipeline.studio import safe_name, save_upload
-from pipeline.errors import InputError
 from tests.test_landmark_model import _frames
 from tests.tiny_models import broken_cnn, tiny_cnn, untrained_detector
 
@@ -52,8 +52,8 @@ def _app() -> AppTest:
     return at
 
 
-URLS = {"pages/analyze.py": "analyze-clip", "pages/explain.py": "explain-frame", "pages/label.py": "label-frames",
-        "pages/compare.py": "compare-models", "pages/listen.py": "listen-chords", "pages/models.py": "model-cards"}
+URLS = {"app_pages/analyze.py": "analyze-clip", "app_pages/explain.py": "explain-frame", "app_pages/label.py": "label-frames",
+        "app_pages/compare.py": "compare-models", "app_pages/listen.py": "listen-chords", "app_pages/models.py": "model-cards"}
 
 
 def _goto(at: AppTest, page: str) -> AppTest:
@@ -82,30 +82,30 @@ def test_sidebar_and_every_page_render(studio_env):
     assert at.sidebar.multiselect(key="models").value == ["tiny"]
     assert at.sidebar.text_input(key="data_dir").value == str(studio_env / "labels")
     assert at.sidebar.number_input(key="fps").value == 5.0
-    titles = {"pages/analyze.py": "Analyze a clip", "pages/explain.py": "Explain a frame",
-              "pages/label.py": "Label frames", "pages/compare.py": "Compare models", "pages/listen.py": "Listen",
-              "pages/models.py": "Models"}
+    titles = {"app_pages/analyze.py": "Analyze a clip", "app_pages/explain.py": "Explain a frame",
+              "app_pages/label.py": "Label frames", "app_pages/compare.py": "Compare models", "app_pages/listen.py": "Listen",
+              "app_pages/models.py": "Models"}
     for page, title in titles.items():
         _goto(at, page)
         _ok(at)
         assert at.title[0].value == title
         assert at.sidebar.multiselect(key="models").value == ["tiny"]  # the shared sidebar on every page
     # Without an analysis, Explain says what to do instead of failing.
-    _goto(at, "pages/explain.py")
+    _goto(at, "app_pages/explain.py")
     assert "Analyze a clip first" in at.info[0].value
 
 
 def test_finger_attribution_on_the_explain_page(studio_env, tiny_model, shown_images):
-    from pipeline.explain import FingerAnnotator, explain_landmarks
-    from pipeline.hands import HandDetector
-    from pipeline.landmark_model import LandmarkChordModel
-    from pipeline.video import read_frame
+    from pipeline.explain.occlusion import FingerAnnotator, explain_landmarks
+    from pipeline.models.landmark import LandmarkChordModel
+    from pipeline.vision.hands import HandDetector
+    from pipeline.vision.video import read_frame
 
     clip = SAMPLES / "strumming_em_d.mp4"
     at = _analyze(_app(), clip.name)
     at.button(key="explain_frame_button").click().run()
     at.toggle(key="explain_fingers").set_value(True)
-    _goto(at, "pages/explain.py")  # AppTest's next run would otherwise return to the first page
+    _goto(at, "app_pages/explain.py")  # AppTest's next run would otherwise return to the first page
     _ok(at)
     assert not at.error, [e.value for e in at.error]
     found = [(c, u) for c, u in _images(at).items() if "when a finger group is removed" in c]
@@ -154,7 +154,7 @@ def test_analyze_explain_listen_on_a_sample_clip(studio_env):
     assert at.slider(key="explain_index").value == 7
     assert at.get("plotly_chart") and at.toggle(key="explain_fingers").value is False
 
-    _goto(at, "pages/listen.py")
+    _goto(at, "app_pages/listen.py")
     assert at.radio(key="listen_source").value == "the analysed clip"
     at.selectbox(key="listen_synth").select("pluck").run()
     at.button(key="listen_render").click().run()
@@ -218,7 +218,7 @@ def test_uploads_are_sanitised_and_stay_in_their_folder(tmp_path):
 
 def test_labels_survive_a_restart_and_compare_scores_the_snapshot(studio_env):
     at = _app()
-    _goto(at, "pages/label.py")
+    _goto(at, "app_pages/label.py")
     _ok(at)
     at.selectbox(key="label_add_clip").select(SAMPLES / "progression.mp4").run()
     at.button(key="label_add").click().run()
@@ -237,14 +237,14 @@ def test_labels_survive_a_restart_and_compare_scores_the_snapshot(studio_env):
     assert first is not None
 
     restarted = _app()  # a new session on the same data directory: an app restart / browser reload
-    _goto(restarted, "pages/label.py")
+    _goto(restarted, "app_pages/label.py")
     _ok(restarted)
     assert restarted.metric[0].value == "2 of 10"
     restarted.button(key="snapshot_take").click().run()
     _ok(restarted)
     assert any("2 frames" in s.value for s in restarted.success)
 
-    _goto(restarted, "pages/compare.py")
+    _goto(restarted, "app_pages/compare.py")
     sets = restarted.selectbox(key="compare_set").options
     snapshot = next(s for s in sets if s.startswith("snapshot: "))
     restarted.selectbox(key="compare_set").select(snapshot).run()
@@ -255,7 +255,7 @@ def test_labels_survive_a_restart_and_compare_scores_the_snapshot(studio_env):
     assert list(table["model"]) == ["tiny"] and int(table["frames"][0]) == 2
     assert restarted.get("plotly_chart")
 
-    _goto(restarted, "pages/models.py")
+    _goto(restarted, "app_pages/models.py")
     _ok(restarted)
     assert "tiny" in list(restarted.dataframe[0].value["model"])
 
@@ -323,18 +323,19 @@ def _heatmap(at: AppTest, model: str) -> tuple[str, str, float]:
 
 
 def _cnn_answer(folder: Path, clip: Path, time: float):
-    from pipeline.image_models import load_image_model
-    from pipeline.video import read_frame
+    from pipeline.models.image import load_image_model
+    from pipeline.vision.video import read_frame
 
     frame = read_frame(clip, time).image
     return load_image_model(folder).predict([frame])[0], frame
 
 
 def test_analyze_fuses_a_landmark_and_an_image_model(image_env):
-    from pipeline.fusion import FusionWeights, fuse
-    from pipeline.image_models import load_image_model
-    from pipeline.landmark_model import ChordPrediction, LandmarkChordModel
+    from pipeline.core.types import ChordPrediction, FusionWeights
+    from pipeline.models.image import load_image_model
+    from pipeline.models.landmark import LandmarkChordModel
     from pipeline.studio import fusion_note
+    from pipeline.timeline.fusion import fuse
 
     at = _app()
     assert at.sidebar.multiselect(key="models").value == ["tiny", "cnn", "cnn2"]
@@ -371,21 +372,21 @@ def test_analyze_fuses_a_landmark_and_an_image_model(image_env):
 
 
 def test_explain_shows_the_cnn_heatmap_per_target_and_side_by_side(image_env, shown_images, monkeypatch):
-    import pipeline.explain
+    import pipeline.explain.occlusion
 
     calls = []
-    original = pipeline.explain.explain_frame
+    original = pipeline.explain.occlusion.explain_frame
 
     def counting(image, model, target=None, *args, **kwargs):
         calls.append(target)
         return original(image, model, target, *args, **kwargs)
 
-    monkeypatch.setattr(pipeline.explain, "explain_frame", counting)
+    monkeypatch.setattr(pipeline.explain.occlusion, "explain_frame", counting)
     clip = SAMPLES / "strumming_em_d.mp4"
     at = _analyze(_app(), "strumming_em_d.mp4")
     at.slider(key="frame_index").set_value(7).run()
     at.button(key="explain_frame_button").click().run()
-    _goto(at, "pages/explain.py")
+    _goto(at, "app_pages/explain.py")
     _ok(at)
     assert not at.error, [e.value for e in at.error]
     assert at.multiselect(key="explain_models").value == ["tiny", "cnn"]  # the analysis's models
@@ -472,7 +473,7 @@ def test_bad_models_and_a_detector_that_finds_nothing_end_in_clear_messages(imag
 
     # Explain with the broken folder among its models: its error, the other model still explained.
     at.button(key="explain_frame_button").click().run()
-    _goto(at, "pages/explain.py")
+    _goto(at, "app_pages/explain.py")
     _ok(at)
     at.multiselect(key="explain_models").set_value(["cnn", "broken"]).run()
     _ok(at)
@@ -485,12 +486,11 @@ def test_a_region_models_heatmap_lies_where_the_region_was_cut(image_models, tmp
     map is placed there in frame coordinates, zero elsewhere."""
     import json
 
-    from pipeline.analyze import FrameResult
-    from pipeline.hands import HandsResult
-    from pipeline.image_models import load_image_model
-    from pipeline.landmark_model import NOT_COVERED
-    from pipeline.regions import Region
-    from pipeline.studio import explain_image_frame, model_input
+    from pipeline.core.hands import HandsResult
+    from pipeline.core.types import NOT_COVERED, FrameResult
+    from pipeline.models.image import load_image_model
+    from pipeline.explain.frames import explain_image_frame, model_input
+    from pipeline.vision.regions import Region
 
     folder = tiny_cnn(tmp_path / "region-cnn")
     card = json.loads((folder / "card.json").read_text())
@@ -533,7 +533,7 @@ def sample_set_models(tmp_path_factory) -> dict[str, Path]:
     """
     from safetensors.torch import load_file, save_file
 
-    from pipeline.studio import SAMPLE_SET, load_labeled_set
+    from labeling.sets import SAMPLE_SET, load_labeled_set
 
     root = tmp_path_factory.mktemp("sample-set-models")
     frames = load_labeled_set(SAMPLE_SET)
@@ -551,14 +551,16 @@ def sample_set_models(tmp_path_factory) -> dict[str, Path]:
 def test_compare_scores_a_landmark_model_a_cnn_and_their_fusion(sample_set_models, tmp_path, monkeypatch):
     import json
 
-    from pipeline.evaluation import evaluate_predictions
-    from pipeline.fusion import FusionWeights, fuse_frames
-    from pipeline.image_models import load_image_model, read_rgb
-    from pipeline.landmark_model import LandmarkChordModel
-    from pipeline.studio import SAMPLE_SET, evaluate_models, load_labeled_set
+    from pipeline.core.types import FusionWeights
+    from pipeline.models.image import load_image_model, read_rgb
+    from pipeline.models.landmark import LandmarkChordModel
+    from labeling.sets import SAMPLE_SET, load_labeled_set
+    from pipeline.compare.scoring import evaluate_models
+    from pipeline.timeline.evaluation import evaluate_predictions
+    from pipeline.timeline.fusion import fuse_frames
 
     _use_models(monkeypatch, tmp_path, sample_set_models.values())
-    at = _goto(_app(), "pages/compare.py")
+    at = _goto(_app(), "app_pages/compare.py")
     _ok(at)
     assert not at.warning, [w.value for w in at.warning]
     assert at.multiselect(key="compare_models").value == ["hands", "cnn"]
@@ -609,11 +611,11 @@ def test_compare_scores_a_landmark_model_a_cnn_and_their_fusion(sample_set_model
 
 def test_every_chord_an_image_model_can_suggest_has_a_button(image_models, tmp_path, monkeypatch):
     from labeling.store import LabelStore
-    from pipeline.image_models import load_image_model, read_rgb
+    from pipeline.models.image import load_image_model, read_rgb
 
     # The landmark model knows A, C, G and None; the CNN, which suggests here, every chord of the vocabulary.
     _use_models(monkeypatch, tmp_path, [image_models["tiny"], image_models["cnn"]])
-    at = _goto(_app(), "pages/label.py")
+    at = _goto(_app(), "app_pages/label.py")
     at.selectbox(key="label_add_landmarks").select("(none)").run()
     at.selectbox(key="label_add_clip").select(SAMPLES / "progression.mp4").run()
     at.button(key="label_add").click().run()
@@ -634,10 +636,10 @@ def test_every_chord_an_image_model_can_suggest_has_a_button(image_models, tmp_p
 
 def test_label_suggestions_come_from_an_image_model(image_models, tmp_path, monkeypatch):
     from labeling.store import LabelStore
-    from pipeline.image_models import load_image_model, read_rgb
+    from pipeline.models.image import load_image_model, read_rgb
 
     _use_models(monkeypatch, tmp_path, [image_models["cnn"]])
-    at = _goto(_app(), "pages/label.py")
+    at = _goto(_app(), "app_pages/label.py")
     _ok(at)
     assert at.selectbox(key="label_add_landmarks").options == ["(none)"]
     assert at.selectbox(key="label_add_image").value == "cnn"

@@ -1,9 +1,17 @@
 import pytest
 
-from pipeline.chords import (
-    CHORDS, NO_CHORD, PITCH_CLASS, STANDARD_TUNING, VOCABULARY, VOICINGS, chord_pitch_classes, parse_chord, voicing,
+from pipeline.core.chords import (
+    CHORDS,
+    NO_CHORD,
+    PITCH_CLASS,
+    STANDARD_TUNING,
+    VOCABULARY,
+    VOICINGS,
+    chord_pitch_classes,
+    parse_chord,
+    voicing,
 )
-from pipeline.errors import InputError
+from pipeline.core.errors import InputError
 
 
 @pytest.mark.parametrize(

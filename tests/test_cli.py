@@ -65,8 +65,8 @@ def test_analyze_rejects_a_corrupt_clip_before_any_model_work(tmp_path, trained_
 @pytest.fixture(scope="module")
 def trained_toy_model(tmp_path_factory):
     """A small landmark model on constructed hands, saved as a folder."""
+    from pipeline.models.landmark import train_landmark_model
     from tests.test_landmark_model import _frames
-    from pipeline.landmark_model import train_landmark_model
 
     results, labels = _frames(6, seed=3)
     return train_landmark_model(results, labels, estimators=("svm",), folds=3).save(tmp_path_factory.mktemp("toy") / "m")

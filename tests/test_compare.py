@@ -1,4 +1,4 @@
-"""pipeline.compare: maps keep frames in order, separation scores, tiny sets, models without embeddings,
+"""pipeline.compare.report: maps keep frames in order, separation scores, tiny sets, models without embeddings,
 and the self-contained HTML report. Synthetic frames and a tiny untrained CNN; no network, no MediaPipe."""
 
 from __future__ import annotations
@@ -9,12 +9,17 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from pipeline.compare import (
-    compare_models, embedding_map, frame_embeddings, safe_perplexity, separation_scores, top_k,
+from pipeline.compare.report import (
+    compare_models,
+    embedding_map,
+    frame_embeddings,
+    safe_perplexity,
+    separation_scores,
+    top_k,
 )
-from pipeline.datasets import LabeledImage
-from pipeline.hands import Hand, HandsResult
-from pipeline.image_models import read_rgb
+from pipeline.core.hands import Hand, HandsResult
+from pipeline.models.datasets import LabeledImage
+from pipeline.models.image import read_rgb
 
 CHORDS = ["A", "C", "G"]
 COLOURS = {"A": (220, 40, 40), "C": (40, 200, 40), "G": (40, 40, 220)}
@@ -69,9 +74,9 @@ def frames(tmp_path_factory) -> list[LabeledImage]:
 
 @pytest.fixture(scope="module")
 def tiny_cnn():
-    from pipeline.image_models import CNNChordModel, ImageModelCard, _cnn_module
-
     import torch
+
+    from pipeline.models.image import CNNChordModel, ImageModelCard, _cnn_module
 
     torch.manual_seed(0)
     card = ImageModelCard(kind="cnn", classes=list(CHORDS), input_size=[36, 64], embedding_dim=32,

@@ -6,11 +6,15 @@ import cv2
 import numpy as np
 import pytest
 
-from pipeline.datasets import (
-    LandmarkCache, dataset_fingerprint, extract_landmarks, file_digest, read_image_folder,
+from pipeline.core.errors import InputError
+from pipeline.core.hands import Hand, HandSettings, HandsResult
+from pipeline.models.datasets import (
+    LandmarkCache,
+    dataset_fingerprint,
+    extract_landmarks,
+    file_digest,
+    read_image_folder,
 )
-from pipeline.errors import InputError
-from pipeline.hands import Hand, HandSettings, HandsResult
 
 
 def _image(path, value=0):

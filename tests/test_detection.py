@@ -13,8 +13,15 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from pipeline.detection import FretboardDetections, FretboardDetector, crop, read_card, resolve_weights, train_detector
-from pipeline.errors import InputError
+from pipeline.core.errors import InputError
+from pipeline.vision.detection import (
+    FretboardDetections,
+    FretboardDetector,
+    crop,
+    read_card,
+    resolve_weights,
+    train_detector,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -27,7 +34,7 @@ def _stray_files() -> set[Path]:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """(folder, frame): a detector trained one epoch on 16 synthetic 320 px frames, and a frame to test on."""
-    from pipeline.synthetic import make_yolo_dataset, render_frame
+    from tools.samplegen.synthetic import make_yolo_dataset, render_frame
 
     root = tmp_path_factory.mktemp("detector")
     data = make_yolo_dataset(root / "data", n_train=16, n_val=4, imgsz=320)
@@ -72,7 +79,7 @@ def test_saved_weights_load_in_a_fresh_process_with_the_same_boxes(trained, tmp_
     np.save(tmp_path / "frame.npy", frame)
     script = (
         "import json, sys, numpy as np\n"
-        "from pipeline.detection import FretboardDetector\n"
+        "from pipeline.vision.detection import FretboardDetector\n"
         "d = FretboardDetector(sys.argv[1], conf=0.001, imgsz=320).detect(np.load(sys.argv[2]))\n"
         "print(json.dumps({'boxes': d.boxes.tolist(), 'scores': d.scores.tolist(), 'classes': d.class_ids.tolist()}))\n"
     )
@@ -220,11 +227,12 @@ def test_analysis_with_a_detector_writes_boxes_and_an_annotated_video(trained, t
     """The model-set path end to end: detector + landmark model over a sample clip, through the CLI."""
     import csv
 
-    from pipeline.analyze import analyze_clip, write_annotated_video
     from pipeline.cli import main
-    from pipeline.config import SAMPLE_MEDIA_DIR
-    from pipeline.registry import load_model_set
-    from pipeline.video import probe
+    from pipeline.core.config import SAMPLE_MEDIA_DIR
+    from pipeline.models.registry import load_model_set
+    from pipeline.timeline.analyze import analyze_clip
+    from pipeline.vision.drawing import write_annotated_video
+    from pipeline.vision.video import probe
 
     folder = trained[0]
     models = load_model_set([None], detector=folder)
@@ -233,7 +241,7 @@ def test_analysis_with_a_detector_writes_boxes_and_an_annotated_video(trained, t
     analysis = analyze_clip(clip, models, fps=2)
     assert len(analysis.frames) == 12 and all(f.fretboard is not None for f in analysis.frames)
     assert all(set(f.by_model) == {"landmarks"} for f in analysis.frames)
-    video = write_annotated_video(analysis, clip, tmp_path / "annotated.mp4")
+    video = write_annotated_video(analysis, tmp_path / "annotated.mp4")
     assert probe(video).frame_count == 12
     assert main(["analyze", str(clip), "--detector", str(folder), "--fps", "2", "--out", str(tmp_path / "cli")]) == 0
     with open(tmp_path / "cli" / "frames.csv") as handle:
@@ -243,7 +251,7 @@ def test_analysis_with_a_detector_writes_boxes_and_an_annotated_video(trained, t
 
 
 def test_model_sets_refuse_what_they_cannot_fuse(trained):
-    from pipeline.registry import load_model_set
+    from pipeline.models.registry import load_model_set
 
     folder = trained[0]
     with pytest.raises(InputError, match="not a chord model"):

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.chords import VOCABULARY
-from pipeline.landmark_model import train_landmark_model
+from pipeline.core.chords import VOCABULARY
+from pipeline.models.landmark import train_landmark_model
 from pipeline.studio import chord_keys, label_chords
 from tests.browser import free_port, launch_chromium, needs_chromium, serve
 from tests.test_landmark_model import _frames

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline.errors import InputError
-from pipeline.explain import (
+from pipeline.core.errors import InputError
+from pipeline.core.hands import Hand
+from pipeline.explain.occlusion import (
     DEFAULT_REFINE,
     FingerAnnotator,
     HeatmapAnnotator,
@@ -23,8 +24,7 @@ from pipeline.explain import (
     side_by_side,
     untrained_like,
 )
-from pipeline.hands import Hand
-from pipeline.image_models import ImageChordModel, ImageModelCard
+from pipeline.models.image import ImageChordModel, ImageModelCard
 
 torch.set_num_threads(2)
 
@@ -57,7 +57,7 @@ def frame():
 def tiny_vit():
     from transformers import Dinov2Config, Dinov2Model
 
-    from pipeline.image_models import TransformerChordModel
+    from pipeline.models.image import TransformerChordModel
 
     torch.manual_seed(0)
     backbone = Dinov2Model(Dinov2Config(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
@@ -148,14 +148,14 @@ def test_adaptive_with_every_window_is_captum_and_by_default_evaluates_fewer(fra
 
 
 def test_default_window_is_the_seeds_scaled_to_the_frame():
-    from pipeline.explain import SEED_STRIDE, SEED_WINDOW, _geometry
+    from pipeline.explain.occlusion import SEED_STRIDE, SEED_WINDOW, _geometry
 
     assert _geometry((360, 640), None, None) == ((SEED_WINDOW, SEED_WINDOW), (SEED_STRIDE, SEED_STRIDE))
     assert _geometry((180, 540), None, None) == ((30, 30), (10, 10))
 
 
 def test_coarse_to_fine_interpolates_quiet_windows_and_evaluates_around_the_peak():
-    from pipeline.explain import coarse_to_fine
+    from pipeline.explain.occlusion import coarse_to_fine
 
     ramp = np.add.outer(np.linspace(0, 0.01, 9), np.linspace(0, 0.02, 11))  # bilinear: interpolated exactly
     truth = ramp.copy()
@@ -176,7 +176,7 @@ def test_coarse_to_fine_interpolates_quiet_windows_and_evaluates_around_the_peak
 
 
 def test_coarse_to_fine_grows_along_the_evidence_from_a_tiling_lattice():
-    from pipeline.explain import coarse_to_fine
+    from pipeline.explain.occlusion import coarse_to_fine
 
     truth = np.zeros((10, 19))
     truth[6, 3:16] = np.linspace(1.0, 0.5, 13)  # a ridge between lattice rows 3 and 6, seen at one end
@@ -242,7 +242,7 @@ def _hand() -> Hand:
 
 @pytest.mark.parametrize("method", ["ablation", "shapley"])
 def test_finger_attribution_finds_the_finger_that_decides(method):
-    from pipeline.landmark_model import LandmarkChordModel, ModelCard
+    from pipeline.models.landmark import LandmarkChordModel, ModelCard
 
     model = LandmarkChordModel(IndexFingerModel(), ModelCard(estimator="test", classes=["C", "G"]))
     result = explain_landmarks(_hand(), model, method=method, n_samples=10)
@@ -291,7 +291,7 @@ def test_linear_probe_heads_run_in_torch_like_scikit_learn():
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from pipeline.explain import _torch_probe
+    from pipeline.explain.occlusion import _torch_probe
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 8)).astype(np.float32)
@@ -307,8 +307,8 @@ def test_linear_probe_heads_run_in_torch_like_scikit_learn():
 def test_explain_path_writes_a_png_for_a_still_image(tmp_path):
     import cv2
 
-    from pipeline.config import SAMPLE_MEDIA_DIR
-    from pipeline.image_models import CNNChordModel, _cnn_module
+    from pipeline.core.config import SAMPLE_MEDIA_DIR
+    from pipeline.models.image import CNNChordModel, _cnn_module
 
     torch.manual_seed(0)
     card = ImageModelCard(kind="cnn", input_size=[36, 64], classes=["C", "G"],

@@ -2,8 +2,8 @@
 
 import pytest
 
-from pipeline.fusion import FusionWeights, fuse, fuse_frames, prediction_from_probabilities
-from pipeline.landmark_model import NOT_COVERED
+from pipeline.core.types import NOT_COVERED, FusionWeights
+from pipeline.timeline.fusion import fuse, fuse_frames, prediction_from_probabilities
 
 
 def p(**probs):

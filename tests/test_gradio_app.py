@@ -215,11 +215,12 @@ def test_landmark_and_image_models_are_fused_and_each_explained(app_url, space_m
     model's finger attribution, for the top chord or a chosen one."""
     from gradio_client.exceptions import AppError
 
-    from pipeline.explain import HeatmapAnnotator, explain_frame
-    from pipeline.hands import HandDetector
-    from pipeline.fusion import FusionWeights, fuse
-    from pipeline.registry import load_model
-    from pipeline.video import read_frame
+    from pipeline.core.types import FusionWeights
+    from pipeline.explain.occlusion import HeatmapAnnotator, explain_frame
+    from pipeline.models.registry import load_model
+    from pipeline.timeline.fusion import fuse
+    from pipeline.vision.hands import HandDetector
+    from pipeline.vision.video import read_frame
 
     url, folder = app_url
     client = _client(url)
@@ -327,7 +328,7 @@ def test_a_hub_id_not_in_the_cache_is_a_clear_error_and_a_folder_in_its_slot_wor
     from gradio_client.exceptions import AppError
 
     from pipeline import space
-    from pipeline.errors import InputError
+    from pipeline.core.errors import InputError
 
     url, folder = app_url
     client = _client(url)
@@ -386,9 +387,9 @@ def test_a_cached_hub_id_loads_through_the_folder_path(app_url, space_models, tm
     from huggingface_hub import constants
 
     from pipeline import space
-    from pipeline.datasets import read_image_folder
-    from pipeline.errors import InputError
-    from pipeline.image_models import TransformerChordModel, train_image_model
+    from pipeline.core.errors import InputError
+    from pipeline.models.datasets import read_image_folder
+    from pipeline.models.image import TransformerChordModel, train_image_model
     from tests.test_image_models import _square_folder, _tiny_backbone
 
     url, folder = app_url

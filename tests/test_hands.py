@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from pipeline.hands import Hand, HandDetector, HandSettings, HandsResult, choose_fretting_hand
+from pipeline.core.hands import Hand, HandSettings, HandsResult, choose_fretting_hand
+from pipeline.vision.hands import HandDetector
 
 
 @pytest.fixture(scope="module")

@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline.config import REPO_ROOT
-from pipeline.datasets import read_image_folder
-from pipeline.errors import InputError
-from pipeline.image_models import (
+from pipeline.core.config import REPO_ROOT
+from pipeline.core.errors import InputError
+from pipeline.models.datasets import read_image_folder
+from pipeline.models.image import (
     CNN_WEIGHTS,
     EarlyStopping,
     augment_batch,
@@ -57,7 +57,7 @@ def squares(tmp_path_factory):
 @pytest.fixture(scope="module")
 def renders(tmp_path_factory):
     """Synthetic renders of three chords in the sample clips' scenes (the class is visible)."""
-    from pipeline.synthetic import make_image_folder, sample_scenes
+    from tools.samplegen.synthetic import make_image_folder, sample_scenes
 
     root = tmp_path_factory.mktemp("renders")
     make_image_folder(root, 12, seed=3, chords=CHORDS, scenes=sample_scenes())
@@ -108,7 +108,7 @@ def cnn(squares, tmp_path_factory):
 
 def test_tiny_backbones_load_through_the_hub_path(dinov2, tmp_path):
     """Both families go through AutoModel / AutoImageProcessor.from_pretrained(folder), as a hub id would."""
-    from pipeline.image_models import load_backbone
+    from pipeline.models.image import load_backbone
 
     vit = _tiny_backbone(tmp_path / "vit", "vit")
     frames = [np.full((360, 640, 3), v, np.uint8) for v in (30, 200)]
@@ -139,7 +139,7 @@ def test_linear_probe_learns_a_visible_class_and_the_cache_is_hit_the_second_tim
 
 
 def test_fine_tune_changes_weights_and_keeps_the_best_checkpoint(squares, dinov2, tmp_path):
-    from pipeline.image_models import load_backbone
+    from pipeline.models.image import load_backbone
 
     before, _ = load_backbone(dinov2)
     model = train_image_model(squares, kind="image", backbone=str(dinov2), mode="fine-tune", epochs=1,
@@ -189,7 +189,7 @@ def test_cnn_trains_from_scratch_and_beats_chance(cnn, squares):
 
 
 def test_evaluate_counts_a_label_outside_the_models_vocabulary_as_wrong(cnn, squares):
-    from pipeline.datasets import LabeledImage
+    from pipeline.models.datasets import LabeledImage
 
     model, _, _ = cnn
     known = squares[:6]
@@ -208,7 +208,7 @@ def test_a_model_loads_in_a_fresh_process_with_the_same_probabilities(cnn, probe
     script = (
         "import json, sys, numpy as np, torch\n"
         f"torch.set_num_threads({THREADS})\n"
-        "from pipeline.image_models import load_image_model\n"
+        "from pipeline.models.image import load_image_model\n"
         "frames = list(np.load(sys.argv[1]))\n"
         "for name, folder in json.loads(sys.argv[2]).items():\n"
         "    np.save(f'{sys.argv[3]}/{name}.npy', load_image_model(folder).predict_proba(frames))\n"

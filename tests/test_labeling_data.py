@@ -17,13 +17,13 @@ from labeling.export import assign_splits, export_snapshot
 from labeling.ingest import ModelRef, add_clip, add_dataset, add_images, extract_zip, label_analysed_frame
 from labeling.queue import review_queue
 from labeling.store import LabelStore, NewFrame, NewPrediction
-from pipeline.config import SAMPLE_MEDIA_DIR
-from pipeline.datasets import dataset_fingerprint, read_image_folder
-from pipeline.errors import InputError
-from pipeline.hands import Hand, HandsResult
-from pipeline.landmark_model import train_landmark_model
-from pipeline.synthetic import make_image_folder, make_yolo_dataset
+from pipeline.core.config import SAMPLE_MEDIA_DIR
+from pipeline.core.errors import InputError
+from pipeline.core.hands import Hand, HandsResult
+from pipeline.models.datasets import dataset_fingerprint, read_image_folder
+from pipeline.models.landmark import train_landmark_model
 from tests.test_labeling_store import add_tiny, snapshot_of_tables, tiny_png
+from tools.samplegen.synthetic import make_image_folder, make_yolo_dataset
 
 
 @pytest.fixture
@@ -69,9 +69,8 @@ def test_a_clip_comes_in_with_times_boxes_and_predictions(store, tiny_model):
 
 
 def test_an_analysed_frame_is_stored_once_with_its_models_answers_and_each_correction(store):
-    from pipeline.analyze import FrameResult
-    from pipeline.landmark_model import NOT_COVERED, ChordPrediction
-    from pipeline.video import read_frame
+    from pipeline.core.types import NOT_COVERED, ChordPrediction, FrameResult
+    from pipeline.vision.video import read_frame
 
     image = read_frame(SAMPLE_MEDIA_DIR / "progression.mp4", 1.2).image
     fused = ChordPrediction("C", 0.7, {"C": 0.7, "G": 0.3})
@@ -248,7 +247,7 @@ def test_an_imagefolder_with_an_unknown_chord_folder_changes_nothing(store, tmp_
 
 def test_a_background_job_trains_the_landmark_model_and_records_the_snapshot(store, image_folder):
     from labeling.train import start_job, train_from_snapshot, wait_job
-    from pipeline.landmark_model import LandmarkChordModel
+    from pipeline.models.landmark import LandmarkChordModel
 
     add_dataset(store, image_folder)
     store.create_snapshot("v1")
@@ -297,7 +296,7 @@ def test_cli_runs_the_labeling_loop_and_exits_2_on_bad_input(tmp_path, capsys):
 def test_cli_suggests_with_an_image_model_and_refuses_a_detector(tmp_path, capsys):
     import cv2
 
-    from pipeline.image_models import load_image_model
+    from pipeline.models.image import load_image_model
     from tests.tiny_models import tiny_cnn, untrained_detector
 
     root, folder = str(tmp_path / "store"), tmp_path / "imgs"

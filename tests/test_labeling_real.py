@@ -14,8 +14,8 @@ from labeling.export import export_snapshot
 from labeling.ingest import add_dataset
 from labeling.store import LabelStore
 from labeling.train import snapshot_images
-from pipeline.datasets import dataset_fingerprint, extract_landmarks, read_image_folder
-from pipeline.landmark_model import train_landmark_model
+from pipeline.models.datasets import dataset_fingerprint, extract_landmarks, read_image_folder
+from pipeline.models.landmark import train_landmark_model
 
 pytestmark = pytest.mark.real_data
 

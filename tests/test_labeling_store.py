@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from labeling.store import MIGRATIONS, SCHEMA_VERSION, LabelStore, NewFrame, NewPrediction
-from pipeline.errors import InputError
+from pipeline.core.errors import InputError
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -55,7 +55,7 @@ def test_new_store_is_wal_at_the_current_schema_and_defaults_to_the_data_dir(tmp
         assert store.schema_version == SCHEMA_VERSION
         assert store.query("PRAGMA journal_mode").fetchone()[0] == "wal"
     monkeypatch.delenv("CHORD_STUDIO_DATA")
-    from pipeline.config import REPO_ROOT, get_settings
+    from pipeline.core.config import REPO_ROOT, get_settings
 
     default = get_settings().data_dir
     assert default == get_settings().home / "labels" and REPO_ROOT not in default.parents

@@ -5,11 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from pipeline.errors import InputError
-from pipeline.evaluation import evaluate_predictions
-from pipeline.features import features_matrix, hand_features
-from pipeline.hands import Hand, HandsResult
-from pipeline.landmark_model import LandmarkChordModel, train_landmark_model
+from pipeline.core.errors import InputError
+from pipeline.core.hands import Hand, HandsResult
+from pipeline.models.features import features_matrix, hand_features
+from pipeline.models.landmark import LandmarkChordModel, train_landmark_model
+from pipeline.timeline.evaluation import evaluate_predictions
 
 CHORDS = ["A", "C", "G", "None"]
 
@@ -123,7 +123,7 @@ def test_a_saved_model_predicts_the_same_in_a_fresh_process(tmp_path):
     folder = model.save(tmp_path / "model")
     (tmp_path / "frames.pkl").write_bytes(pickle.dumps(results))
     code = (
-        "import pickle, sys; from pipeline.landmark_model import LandmarkChordModel as M; "
+        "import pickle, sys; from pipeline.models.landmark import LandmarkChordModel as M; "
         f"r = pickle.load(open({str(tmp_path / 'frames.pkl')!r}, 'rb')); "
         f"sys.stdout.buffer.write(pickle.dumps([p.probabilities for p in M.load({str(folder)!r}).predict(r)]))"
     )

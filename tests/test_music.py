@@ -17,10 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.chords import CHORDS, NO_CHORD, chord_pitch_classes, voicing
-from pipeline.errors import InputError
-from pipeline.music import PATTERNS, PerformanceSettings, estimate_bpm, perform
-from pipeline.mux import (
+from pipeline.audio.music import PATTERNS, PerformanceSettings, estimate_bpm, perform
+from pipeline.audio.mux import (
     ChordLabelAnnotator,
     clip_info,
     fit_timeline_to_clip,
@@ -28,9 +26,17 @@ from pipeline.mux import (
     render_listen_outputs,
     subtitle_text,
 )
-from pipeline.synth import default_soundfont, fluidsynth_available, fluidsynth_unavailable_reason, read_wav, render
-from pipeline.timeline import Segment, Timeline
-from pipeline.video import write_video
+from pipeline.audio.synth import (
+    default_soundfont,
+    fluidsynth_available,
+    fluidsynth_unavailable_reason,
+    read_wav,
+    render,
+)
+from pipeline.core.chords import CHORDS, NO_CHORD, chord_pitch_classes, voicing
+from pipeline.core.errors import InputError
+from pipeline.core.timeline import Segment, Timeline
+from pipeline.vision.video import write_video
 
 needs_fluidsynth = pytest.mark.skipif(
     not fluidsynth_available(), reason=f"libfluidsynth is not importable here: {fluidsynth_unavailable_reason()}"
@@ -267,11 +273,11 @@ def test_level_and_wav(synth, rate, tmp_path):
 
 
 def test_auto_falls_back_to_pluck_without_fluidsynth(monkeypatch, caplog):
-    import pipeline.synth as synth_module
+    import pipeline.audio.synth as synth_module
 
     monkeypatch.setattr(synth_module, "fluidsynth_unavailable_reason", lambda: "FluidSynth is not available (test)")
     performance = perform(Timeline([Segment(0, 1, "C")], 1.0))
-    with caplog.at_level(logging.WARNING, logger="pipeline.synth"):
+    with caplog.at_level(logging.WARNING, logger="pipeline.audio.synth"):
         audio = render(performance, synth="auto")
     assert audio.synth == "pluck" and "plucked-string" in audio.messages[0]
     assert any("plucked-string" in r.getMessage() for r in caplog.records)
@@ -281,7 +287,7 @@ def test_auto_falls_back_to_pluck_without_fluidsynth(monkeypatch, caplog):
 
 @needs_fluidsynth
 def test_auto_prefers_fluidsynth_and_survives_its_failure(monkeypatch):
-    import pipeline.synth as synth_module
+    import pipeline.audio.synth as synth_module
 
     performance = perform(Timeline([Segment(0, 1, "C")], 1.0))
     assert render(performance).synth == "fluidsynth"
@@ -365,7 +371,7 @@ def test_nothing_written_to_the_working_directory(tmp_path, monkeypatch):
 
 def test_heavy_libraries_load_lazily():
     code = (
-        "import sys, pipeline.music, pipeline.synth, pipeline.mux; "
+        "import sys, pipeline.audio.music, pipeline.audio.synth, pipeline.audio.mux; "
         "print(sorted(m for m in ('pretty_midi', 'moviepy', 'fluidsynth', 'scipy', 'cv2') if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
@@ -428,7 +434,7 @@ def test_bad_clips(tmp_path):
 def test_timeline_longer_than_clip_is_cut_with_a_warning(tmp_path, caplog):
     clip = make_clip(tmp_path / "short.mp4", 2.0)
     timeline = Timeline([Segment(0.0, 1.5, "C"), Segment(1.5, 4.0, "G"), Segment(4.0, 6.0, "D")], 6.0)
-    with caplog.at_level(logging.WARNING, logger="pipeline.mux"):
+    with caplog.at_level(logging.WARNING, logger="pipeline.audio.mux"):
         out = render_listen_outputs(timeline, tmp_path / "o", clip=clip, synth="pluck")
     assert out.duration == pytest.approx(2.0) and "cut at the clip's end" in out.warnings[0]
     assert any("cut at the clip's end" in r.getMessage() for r in caplog.records)

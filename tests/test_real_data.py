@@ -10,8 +10,8 @@ import cv2
 import pytest
 
 from pipeline.cli import main
-from pipeline.timeline import Timeline
-from pipeline.video import write_video
+from pipeline.core.timeline import Timeline
+from pipeline.vision.video import write_video
 
 pytestmark = pytest.mark.real_data
 

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from pipeline.detection import FretboardDetections
-from pipeline.hands import Hand, HandSettings, HandsResult
-from pipeline.regions import (
+from pipeline.core.hands import Hand, HandSettings, HandsResult
+from pipeline.vision.detection import FretboardDetections
+from pipeline.vision.regions import (
     Region,
     choose_fretting_with_fretboard,
     classifier_region,

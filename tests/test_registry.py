@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline import registry
+from pipeline.models import registry
 
 
 def test_shipped_landmarks_are_the_renders_hands(tmp_path):
-    from pipeline.datasets import dataset_fingerprint, extract_landmarks, read_image_folder
-    from pipeline.synthetic import make_image_folder, sample_scenes
+    from pipeline.models.datasets import dataset_fingerprint, extract_landmarks, read_image_folder
+    from tools.samplegen.synthetic import make_image_folder, sample_scenes
 
     results, chords, fingerprint = registry.read_sample_landmarks()
     assert len(results) == len(chords) == 15 * registry.SAMPLE_IMAGES_PER_CHORD

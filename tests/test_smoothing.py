@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from pipeline.chords import VOCABULARY
-from pipeline.evaluation import score_timeline
-from pipeline.smoothing import SmoothingSettings, smooth
-from pipeline.timeline import Segment, Timeline, timeline_from_frames
+from pipeline.core.chords import VOCABULARY
+from pipeline.core.timeline import Segment, Timeline, timeline_from_frames
+from pipeline.timeline.evaluation import score_timeline
+from pipeline.timeline.smoothing import SmoothingSettings, smooth
 
 CLASSES = ["A", "C", "None"]
 

@@ -11,12 +11,18 @@ from types import SimpleNamespace
 
 import pytest
 
+from pipeline.core.timeline import Segment, Timeline
+from pipeline.core.types import FusionWeights
 from pipeline.figures import CHORD_COLOURS, timeline_figure
-from pipeline.fusion import FusionWeights
 from pipeline.studio import (
-    ModelEntry, fusion_note, ground_truth, model_entry, sample_clips, sample_twin, synthetic_note,
+    ModelEntry,
+    fusion_note,
+    ground_truth,
+    model_entry,
+    sample_clips,
+    sample_twin,
+    synthetic_note,
 )
-from pipeline.timeline import Segment, Timeline
 
 
 def _frame(time: float, chord: str, covered: bool = True):

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import yaml
 
-from pipeline import synthetic as syn
-from pipeline.chords import CHORDS, NO_CHORD, VOICINGS
-from pipeline.config import SAMPLE_MEDIA_DIR
-from pipeline.errors import InputError
-from pipeline.timeline import Timeline
+from pipeline.core.chords import CHORDS, NO_CHORD, VOICINGS
+from pipeline.core.config import SAMPLE_MEDIA_DIR
+from pipeline.core.errors import InputError
+from pipeline.core.timeline import Timeline
+from tools.samplegen import synthetic as syn
 
 
 def _clip_frames(path) -> tuple[int, float]:
@@ -197,9 +197,9 @@ def test_cli_writes_a_yolo_set_and_refuses_no_target(tmp_path, capsys):
 
 
 def test_sample_media_match_the_generator():
-    """The committed samples are what ``python -m pipeline.synthetic --out sample_media`` documents."""
+    """The committed samples are what ``python -m tools.samplegen.synthetic --out sample_media`` documents."""
     readme = (SAMPLE_MEDIA_DIR / "README.md").read_text()
-    assert "python -m pipeline.synthetic" in readme and "Licence" in readme
+    assert "python -m tools.samplegen.synthetic" in readme and "Licence" in readme
     total = 0
     for clip in syn.SAMPLE_CLIPS:
         video = SAMPLE_MEDIA_DIR / clip.name
@@ -232,7 +232,7 @@ def test_sample_media_match_the_generator():
 
 def test_mediapipe_finds_rendered_hands():
     """The point of the shading: MediaPipe's palm detector must fire on rendered fretting hands."""
-    from pipeline import hands
+    from pipeline.vision import hands
     rng = np.random.default_rng(2024)
     found, errors = 0, []
     with hands.HandDetector() as detector:

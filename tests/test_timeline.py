@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from pipeline.errors import InputError
-from pipeline.timeline import Segment, Timeline, timeline_from_frames
+from pipeline.core.errors import InputError
+from pipeline.core.timeline import Segment, Timeline, timeline_from_frames
 
 
 def test_frames_merge_into_segments_with_mean_probability():

@@ -1,4 +1,4 @@
-"""pipeline.video on tiny clips of every container, each frame showing its own index in binary.
+"""pipeline.vision.video on tiny clips of every container, each frame showing its own index in binary.
 
 Clips are made with the ffmpeg binary that the imageio-ffmpeg wheel carries (no system ffmpeg), or
 with ``write_video``. A frame's index is drawn as 8 black/white blocks (bit b at columns 8b..8b+7),
@@ -19,8 +19,8 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from pipeline.errors import InputError
-from pipeline.video import (
+from pipeline.core.errors import InputError
+from pipeline.vision.video import (
     IMAGE_SUFFIXES,
     SUPPORTED_SUFFIXES,
     VIDEO_SUFFIXES,
@@ -332,7 +332,7 @@ def test_damaged_files_do_not_spam_the_console(clips, tmp_path):
     (tmp_path / "cut.mov").write_bytes(data[: len(data) // 10])  # FFmpeg: "error reading header"
     (tmp_path / "text.mov").write_text("not a video\n")  # OpenCV: "can't be used to capture by name"
     code = (
-        "import sys; from pipeline.errors import InputError; from pipeline.video import probe\n"
+        "import sys; from pipeline.core.errors import InputError; from pipeline.vision.video import probe\n"
         "for path in sys.argv[1:]:\n"
         "    try: probe(path)\n"
         "    except InputError: print('raised')\n"

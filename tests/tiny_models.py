@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.chords import VOCABULARY
-from pipeline.landmark_model import train_landmark_model
+from pipeline.core.chords import VOCABULARY
+from pipeline.models.landmark import train_landmark_model
 
 
 def tiny_landmark_model(folder: Path, seed: int = 1) -> Path:
@@ -26,7 +26,7 @@ def tiny_cnn(folder: Path, seed: int = 0, input_size: tuple[int, int] = (48, 80)
     """The compact CNN with random weights over the whole vocabulary, saved in ``folder`` (no training)."""
     import torch
 
-    from pipeline.image_models import CNNChordModel, ImageModelCard, _cnn_module
+    from pipeline.models.image import CNNChordModel, ImageModelCard, _cnn_module
 
     torch.manual_seed(seed)
     classes = list(VOCABULARY)

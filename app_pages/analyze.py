@@ -1,0 +1,192 @@
+"""Analyze: a clip in (a sample or an upload), the chord timeline out; the annotated video, a frame
+browser with the fretboard box, hand landmarks and each model's probabilities, and downloads.
+
+The models come from the sidebar's choice: a landmark model, an image model (CNN or transformers) or
+both (fused per frame), and optionally a fretboard detector.
+"""
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import streamlit as st
+
+from app_pages import common as ui
+from pipeline.core.errors import InputError
+from pipeline.figures import timeline_figure
+from pipeline.studio import (
+    check_clip,
+    fretboard_boxes,
+    fretboard_message,
+    fusion_note,
+    get_studio_settings,
+    ground_truth,
+    no_hand_message,
+    sample_clips,
+    sample_twin,
+    save_upload,
+)
+from pipeline.timeline.evaluation import score_timeline
+from pipeline.vision.drawing import annotate_frame, frame_box, write_annotated_video
+
+st.title("Analyze a clip")
+limits = get_studio_settings()
+if not ui.chosen_models("chord"):
+    st.warning("Choose a landmark or an image model in the sidebar: the analysis needs one.")
+    st.stop()
+
+left, right = st.columns([2, 1])
+with left:
+    source = st.radio("Clip", ["Sample clip", "Upload"], horizontal=True, key="analyze_source")
+    path = None
+    if source == "Sample clip":
+        samples = sample_clips()
+        path = st.selectbox("Sample clip", samples, format_func=lambda p: p.name, key="analyze_sample")
+    else:
+        upload = st.file_uploader(
+            f"A video or image (up to {limits.max_upload_mb:.0f} MB and {limits.max_seconds / 60:g} minutes)",
+            key="analyze_upload")
+        if upload is not None:
+            try:
+                path = save_upload(upload.getvalue(), upload.name, ui.session_dir("uploads"), limits)
+            except InputError as error:
+                st.error(str(error))
+    start = st.number_input("Start (s)", 0.0, value=0.0, step=1.0, key="analyze_start")
+    end = st.number_input("End (s, 0 = to the end)", 0.0, value=0.0, step=1.0, key="analyze_end")
+with right:
+    choice = ui.model_choice("analyze", side_by_side=False)
+    if choice is None:
+        st.warning("Choose a landmark model, an image model or both.")
+
+rate = ui.fps()
+if st.button("Analyze", type="primary", disabled=path is None or choice is None, key="analyze_run"):
+    bar = st.progress(0.0, text="Finding hands and chords...")
+    try:
+        check_clip(path, start or None, end or None, limits)
+        ui.analysis_for(Path(path), choice, rate, start or None, end or None,
+                        progress=lambda f: bar.progress(f, text=f"Finding hands and chords... {100 * f:.0f}%"))
+        st.session_state["current"] = {"path": str(path), "models": choice.names, "fps": rate,
+                                       "start": start or None, "end": end or None}
+        st.session_state["frame_index"] = 0
+    except Exception as error:  # noqa: BLE001 - every failure becomes a message, never a traceback
+        ui.show_error(error)
+    finally:
+        bar.empty()
+
+try:
+    found = ui.current_analysis()
+except Exception as error:  # noqa: BLE001
+    ui.show_error(error)
+    st.stop()
+if found is None:
+    st.caption("Choose a clip and press **Analyze**.")
+    st.stop()
+clip, choice, analysis = found
+current = st.session_state["current"]
+
+st.subheader(f"{clip.name} with {choice.label}")
+for entry in choice.chord_models:
+    ui.synthetic_note(entry)
+message = no_hand_message(analysis)
+if message and choice.image is None:
+    st.error(message)
+    st.stop()
+if message:
+    st.warning(f"No hand was found in any of the {len(analysis.frames)} sampled frames: the landmark model could "
+               "not decide any; the image model decides every frame on its own.")
+message = fretboard_message(analysis)
+if message:
+    st.error(message)
+
+sample = sample_twin(clip)  # a sample clip, or an upload of one: known by its bytes
+truth = ground_truth(sample) if sample else None
+n = len(analysis.frames)
+cols = st.columns(6 if choice.detector else 5)
+cols[0].metric("Length", f"{analysis.clip.duration:.1f} s" if not analysis.clip.is_image else "still")
+cols[1].metric("Frames sampled", n)
+cols[2].metric("Frames with a hand", f"{100 * analysis.hand_share:.0f} %")
+cols[3].metric("Chord segments", len(analysis.timeline.segments))
+if truth is not None:
+    score = score_timeline(analysis.timeline, truth)
+    cols[4].metric("Right vs ground truth", f"{100 * score.frame_accuracy:.0f} %",
+                   help=f"share of time with the right chord; segment F1 {score.segment_f1:.2f}")
+if choice.detector:
+    with_box = sum(f.fretboard is not None and not f.fretboard.empty for f in analysis.frames)
+    cols[-1].metric("Frames with a fretboard", f"{100 * with_box / n:.0f} %")
+
+if st.session_state.get("frame_index", 0) >= n:
+    st.session_state["frame_index"] = 0
+index = st.session_state.get("frame_index", 0)
+st.plotly_chart(timeline_figure(analysis, truth, selected=analysis.frames[index].time), key="timeline_chart")
+
+video_col, frame_col = st.columns(2)
+boxes = fretboard_boxes(sample) if sample else {}
+with video_col:
+    if not analysis.clip.is_image:
+        video = ui.derived_path("videos", ui.digest_of(clip), choice.key, current["fps"], current["start"],
+                                current["end"]).with_suffix(".mp4")
+        if not video.exists():
+            with st.spinner("Drawing the annotated video..."):
+                write_annotated_video(analysis, video, boxes)
+        st.video(str(video))
+        st.caption(f"The {n} sampled frames at {current['fps']:g} per second, with the fretting hand, "
+                   "the fretboard box, the chord and its probability.")
+with frame_col:
+    if n > 1:
+        index = st.slider("Frame", 0, n - 1, key="frame_index")
+    frame = analysis.frames[index]
+    image = ui.frame_image(ui.digest_of(clip), frame.time, str(clip))
+    box, box_source = frame_box(frame, boxes)
+    detector = choice.detector.name if choice.detector else ""
+    label = (frame.chord, frame.prediction.probabilities.get(frame.chord, 0.0))
+    st.image(annotate_frame(image, frame.hands, label, box),
+             caption=f"frame {frame.index} at {frame.time:.2f} s: {frame.chord} "
+                     f"(this frame alone: {frame.prediction.chord}, p {frame.prediction.probability:.2f})")
+    if box_source == "detector":
+        note = f"Fretboard box: {detector}, score {frame.fretboard.best_score:.2f}."
+    elif box_source == "detector: none":
+        note = f"Fretboard box: {detector} found no fretboard in this frame."
+    elif box_source == "truth":
+        note = "Fretboard box: the sample's ground truth (no detector chosen)."
+    else:
+        note = "No fretboard detector chosen: add a trained detector's folder (best.pt) in the sidebar."
+    if frame.region is not None:
+        seen = "whole frame" if frame.region.source == "frame" else f"{frame.region.source} region"
+        note += f" The image model saw the {seen}."
+    st.caption(note)
+
+    # Each model's answer for this frame alone, and the fused one.
+    names = {slot: entry.name for slot, entry in choice.slots.items() if entry is not None}
+    answers = {f"{names[slot]} ({slot})": (slot, p.probabilities if p.covered else {})
+               for slot, p in frame.by_model.items()}
+    if choice.fused:
+        answers["fused"] = ("fused", frame.prediction.probabilities if frame.prediction.covered else {})
+    st.plotly_chart(ui.answers_figure(answers, analysis.classes), key="frame_probabilities")
+    rows = [{"model": label, "chord": max(probs, key=probs.get) if probs else "no hand",
+             "p": max(probs.values()) if probs else None, **{c: probs.get(c) for c in analysis.classes}}
+            for label, (_, probs) in answers.items()]
+    st.dataframe(rows, hide_index=True, key="frame_models",
+                 column_config={c: st.column_config.NumberColumn(format="%.3f") for c in ["p", *analysis.classes]})
+    if choice.fused:
+        st.caption(fusion_note(ui.model_set(choice).weights))
+    elif not frame.prediction.covered:
+        st.caption("No hand in this frame: the landmark model cannot decide it.")
+    if st.button("Explain this frame", key="explain_frame_button"):
+        st.session_state["explain_index"] = index
+        st.switch_page("app_pages/explain.py")
+
+st.subheader("Downloads")
+rows = analysis.frame_rows()
+table = io.StringIO()
+writer = csv.DictWriter(table, fieldnames=list(rows[0]) if rows else ["frame"])
+writer.writeheader()
+writer.writerows(rows)
+stem = clip.stem
+d1, d2, d3 = st.columns(3)
+d1.download_button("Timeline (JSON)", json.dumps(analysis.timeline.to_dict(), indent=2), f"{stem}.timeline.json",
+                   "application/json", key="download_timeline")
+d2.download_button("Frames (CSV)", table.getvalue(), f"{stem}.frames.csv", "text/csv", key="download_frames")
+if not analysis.clip.is_image:
+    d3.download_button("Annotated video (MP4)", video.read_bytes(), f"{stem}.annotated.mp4", "video/mp4",
+                       key="download_video")

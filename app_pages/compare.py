@@ -1,0 +1,104 @@
+"""Compare: the chosen chord models side by side on one labeled set (the sample clips' ground truth, the
+real frames' val split, or a snapshot of the label store): metrics table, per-class F1, confusion matrices.
+
+Landmark and image models alike, each alone, and each landmark model fused with each image model (as
+Analyze fuses them) (:func:`pipeline.compare.scoring.evaluate_models`). The "Embeddings" section draws t-SNE / PCA
+maps of each model's embeddings of the same frames (:func:`pipeline.compare.report.compare_models`).
+"""
+
+import streamlit as st
+
+from app_pages import common as ui
+from labeling.store import LabelStore
+from labeling.sets import labeled_sets, load_labeled_set
+from pipeline.compare.scoring import evaluate_models
+
+st.title("Compare models")
+models = ui.chosen_models("chord")
+if not models:
+    st.warning("Choose one or more chord models (landmark or image models) in the sidebar.")
+    st.stop()
+
+
+@st.cache_data(show_spinner="Finding the hands in the labeled frames...", max_entries=8)
+def labeled_frames(name: str, root: str, snapshot_key: str):
+    """A labeled set with its hands, cached by name and store (snapshots never change)."""
+    with LabelStore(root) as store:
+        return load_labeled_set(name, store)
+
+
+@st.cache_data(show_spinner="Scoring the models on the labeled frames...", max_entries=16)
+def model_reports(fingerprint: str, keys: tuple[str, ...], _frames, _models):
+    """Each model's (and each fused pair's) scores, cached by the set's fingerprint and the models' keys."""
+    return evaluate_models(_models, _frames)
+
+
+@st.cache_data(show_spinner="Embedding the frames and computing the maps...", max_entries=4)
+def embedding_maps(fingerprint: str, keys: tuple[str, ...], _frames, _models):
+    """t-SNE / PCA maps of the models' embeddings of the set's frames (embeddings cached on disk too)."""
+    from pipeline.compare.report import compare_models, maps_figure
+
+    return maps_figure(compare_models(list(_models), _frames.images, hands=_frames.hands, thumbnails=False))
+
+
+try:
+    with LabelStore(ui.data_dir()) as store:
+        sets = labeled_sets(store)
+        snapshot_key = ",".join(s.fingerprint for s in store.snapshots())
+except Exception as error:  # noqa: BLE001
+    ui.show_error(error)
+    st.stop()
+
+entries = {m.name: m for m in models}
+a, b = st.columns([1, 2])
+chosen_set = a.selectbox("Labeled set", sets, key="compare_set")
+names = b.multiselect("Models", list(entries), default=list(entries), key="compare_models",
+                      format_func=lambda n: f"{n} ({entries[n].kind})",
+                      help="Landmark and image models; each landmark model is also fused with each image model.")
+if not names:
+    st.caption("Choose one or more models.")
+    st.stop()
+if not st.button("Compare", type="primary", key="compare_run") and st.session_state.get("compared") != (chosen_set, names):
+    st.caption("Choose a labeled set and the models, then press **Compare**.")
+    st.stop()
+st.session_state["compared"] = (chosen_set, names)
+
+try:
+    frames = labeled_frames(chosen_set, str(ui.data_dir()), snapshot_key)
+    loaded = [(name, ui.chord_model(entries[name])) for name in names]
+    keys = tuple(entries[name].key for name in names)
+    reports = model_reports(frames.fingerprint, keys, frames, loaded)
+except Exception as error:  # noqa: BLE001
+    ui.show_error(error)
+    st.stop()
+
+st.caption(f"{len(frames.truth)} frames of {chosen_set}. Accuracy counts a frame a model cannot decide (a landmark "
+           "model without a hand) as None; covered accuracy is on the frames it decided. A fused row pools a "
+           "landmark and an image model per frame, weighted by their held-out accuracy, as Analyze does.")
+for name in names:
+    ui.synthetic_note(entries[name])
+number = st.column_config.NumberColumn(format="%.3f")
+st.dataframe([{"model": name, "kind": entries[name].kind if name in entries else "fused", "frames": r.n,
+               "accuracy": r.accuracy, "coverage": r.coverage, "covered accuracy": r.covered_accuracy,
+               "macro F1": r.macro_f1} for name, r in reports.items()],
+             hide_index=True, key="compare_metrics",
+             column_config={c: number for c in ("accuracy", "coverage", "covered accuracy", "macro F1")})
+st.dataframe([{"model": name, **r.per_class_f1} for name, r in reports.items()], hide_index=True, key="compare_f1",
+             column_config={c: st.column_config.NumberColumn(format="%.2f")
+                            for r in reports.values() for c in r.per_class_f1})
+columns = st.columns(min(3, max(1, len(reports))))
+for k, (name, report) in enumerate(reports.items()):
+    with columns[k % len(columns)]:
+        st.plotly_chart(ui.confusion_figure(report, name), key=f"confusion_{name}")
+
+st.subheader("Embeddings")
+st.caption("Each model's embedding of the same frames (a landmark model's hand features, an image model's "
+           "penultimate layer), mapped to 2-D; for any ImageFolder tree as an HTML report: "
+           "`python -m pipeline compare --models ... --data DIR --out report.html`.")
+if st.button("Draw the embedding maps", key="compare_maps"):
+    st.session_state["compare_maps_for"] = (chosen_set, names)
+if st.session_state.get("compare_maps_for") == (chosen_set, names):
+    try:
+        st.plotly_chart(embedding_maps(frames.fingerprint, keys, frames, loaded), key="compare_maps_figure")
+    except Exception as error:  # noqa: BLE001
+        ui.show_error(error)

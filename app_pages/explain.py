@@ -1,0 +1,161 @@
+"""Explain: one frame of the analysed clip and why each chosen model says what it says: per-class
+probabilities and the top three, two models side by side; for an image model the occlusion heatmap over
+the frame (:func:`pipeline.explain.occlusion.explain_frame`, cached per model, frame and target), for a landmark
+model which fingers decided (Captum feature ablation over finger groups, drawn on the hand).
+"""
+
+import streamlit as st
+
+from app_pages import common as ui
+from pipeline.studio import IMAGE_KINDS
+from pipeline.vision.drawing import annotate_frame, frame_box
+
+PREDICTED = "(each model's top chord)"
+
+st.title("Explain a frame")
+try:
+    found = ui.current_analysis()
+except Exception as error:  # noqa: BLE001 - a model folder that no longer loads, say
+    ui.show_error(error)
+    st.stop()
+if found is None:
+    st.info("Analyze a clip first; then pick one of its frames here.")
+    st.page_link("app_pages/analyze.py", label="Go to Analyze", icon=":material/movie:")
+    st.stop()
+clip, choice, analysis = found
+
+n = len(analysis.frames)
+if st.session_state.get("explain_index", 0) >= n:
+    st.session_state["explain_index"] = 0
+index = st.slider("Frame", 0, n - 1, key="explain_index") if n > 1 else 0
+frame = analysis.frames[index]
+
+entries = {e.name: e for e in ui.chosen_models("chord")}
+chosen = st.multiselect("Models (up to two, side by side)", list(entries), max_selections=2, key="explain_models",
+                        default=[e.name for e in choice.chord_models if e.name in entries][:2],
+                        help="Any landmark or image models chosen in the sidebar, not only the analysis's.")
+models = {}
+for name in chosen:
+    try:
+        models[name] = ui.chord_model(entries[name])
+    except Exception as error:  # noqa: BLE001 - a folder that fails to load: say so, explain the others
+        ui.show_error(error)
+classes = sorted({c for model in models.values() for c in model.classes},
+                 key=lambda c: analysis.classes.index(c) if c in analysis.classes else 99)
+target = st.selectbox("Target chord", [PREDICTED] + classes, key="explain_target",
+                      help="The chord to explain: by default each model's own top chord.")
+wanted = None if target == PREDICTED else target
+
+digest = ui.digest_of(clip)
+detector_key = choice.detector.key if choice.detector else "-"
+image = ui.frame_image(digest, frame.time, str(clip))
+picture, answers = st.columns([1, 1])
+with picture:
+    st.image(annotate_frame(image, frame.hands, None, frame_box(frame)[0]),
+             caption=f"frame {frame.index} at {frame.time:.2f} s of {clip.name}; timeline chord {frame.chord}; "
+                     f"{'fused' if choice.fused else 'model'} answer for this frame {frame.prediction.chord} "
+                     f"(p {frame.prediction.probability:.2f})")
+    hand = frame.hands.fretting
+    if hand is None:
+        st.warning("No hand was found in this frame: a landmark model has nothing to go on here.")
+    else:
+        st.caption(f"Fretting hand: {hand.handedness} as MediaPipe labels it, score {hand.score:.2f}; "
+                   f"{len(frame.hands)} hand(s) in the frame.")
+
+with answers:
+    columns = st.columns(max(1, len(models)))
+    for column, (name, model) in zip(columns, models.items()):
+        entry = entries[name]
+        with column:
+            st.markdown(f"**{name}** ({entry.kind})" + (" (synthetic renders)" if entry.synthetic else ""))
+            slot = "image" if entry.kind in IMAGE_KINDS else "landmarks"
+            own = choice.slots[slot]
+            try:
+                if own is not None and own.key == entry.key and slot in frame.by_model:
+                    prediction = frame.by_model[slot]  # the analysis's own model: its answer is stored
+                elif slot == "image":
+                    prediction = ui.image_answer(entry.key, digest, frame.time, detector_key, model, frame, image)
+                else:
+                    prediction = model.predict_one(frame.hands)
+            except Exception as error:  # noqa: BLE001
+                ui.show_error(error)
+                continue
+            if not prediction.covered:
+                st.caption("Cannot decide: no hand.")
+                continue
+            focus = prediction.chord if wanted is None else wanted
+            st.plotly_chart(ui.probability_figure(prediction.probabilities, focus), key=f"explain_probs_{name}")
+            st.dataframe([{"chord": c, "probability": round(p, 3)} for c, p in prediction.top(3)],
+                         hide_index=True, key=f"explain_top_{name}")
+            if wanted is not None and wanted not in prediction.probabilities:
+                st.caption(f"{name} does not know {wanted}.")
+            elif wanted is not None:
+                st.caption(f"p({wanted}) = {prediction.probabilities[wanted]:.3f}")
+
+st.subheader("Where the image model looks: occlusion heatmap")
+image_names = [name for name in models if entries[name].kind in IMAGE_KINDS]
+if not image_names:
+    st.caption("No image model chosen above: heatmaps show where an image model (CNN or transformers) looks. "
+               "Landmark models read the hand; see which fingers decided below.")
+elif st.toggle("Show the occlusion heatmap", value=True, key="explain_heatmap",
+               help="Slides a window over the frame, blacks out what it covers and records how much the target "
+                    "chord's probability drops. Computed once per model, frame and target."):
+    attributions = {}
+    for name in image_names:
+        model = models[name]
+        if wanted is not None and wanted not in model.classes:
+            st.caption(f"{name} does not know {wanted}: nothing to explain.")
+            continue
+        try:
+            with st.spinner(f"Occluding the frame for {name} (a CNN takes a fraction of a second, a ViT seconds)..."):
+                attributions[name] = ui.occlusion(entries[name].key, digest, frame.time, wanted, detector_key,
+                                                  model, frame, image)
+        except Exception as error:  # noqa: BLE001
+            ui.show_error(error)
+    if attributions:
+        from pipeline.explain.occlusion import HeatmapAnnotator, side_by_side
+
+        def describe(name, attribution) -> str:
+            settings = attribution.settings
+            region = settings.get("region", "frame")
+            where = "" if region == "frame" else f", on the {region} region it saw"
+            size = "x".join(map(str, settings.get("window", []))) or "?"
+            passes = settings.get("passes", "?")
+            if settings.get("windows", passes) != passes:  # coarse to fine: the rest interpolated
+                passes = f"{passes} of {settings['windows']} windows evaluated"
+            else:
+                passes = f"{passes} passes"
+            return (f"{name}: occlusion heatmap of p({attribution.target}) = {attribution.probability:.3f}"
+                    f"{where} (window {size} px, {passes}, {attribution.seconds:.2f} s)")
+
+        names = list(attributions)
+        if len(names) == 2:
+            titles = [f"{name}: {a.target} p={a.probability:.2f}" for name, a in attributions.items()]
+            st.image(side_by_side(image, list(attributions.values()), titles, HeatmapAnnotator()),
+                     caption=" | ".join(describe(name, a) for name, a in attributions.items()))
+        else:
+            attribution = attributions[names[0]]
+            st.image(HeatmapAnnotator().annotate(image, attribution), caption=describe(names[0], attribution))
+        st.caption("Colour scale (bar at the right): how much covering a spot lowers the target chord's "
+                   "probability, from blue (no effect) through green and yellow to red (the largest drop, the "
+                   "value at the top of the bar). Red is where the model finds its evidence.")
+
+st.subheader("Attribution: which fingers decided")
+landmark_names = [name for name in models if entries[name].kind == "landmarks"]
+if not landmark_names:
+    st.caption("No landmark model chosen above: finger attribution is for landmark models.")
+elif hand is None:
+    st.caption("No hand in this frame, so there is nothing to attribute.")
+elif st.toggle("Show which fingers decided (Captum feature ablation over finger groups)", key="explain_fingers"):
+    from pipeline.explain.occlusion import FingerAnnotator, explain_landmarks
+
+    columns = st.columns(max(1, len(landmark_names)))
+    for column, name in zip(columns, landmark_names):
+        with column:
+            try:
+                attribution = explain_landmarks(hand, models[name], wanted, width=image.shape[1], height=image.shape[0])
+            except Exception as error:  # noqa: BLE001
+                ui.show_error(error)
+                continue
+            st.image(FingerAnnotator().annotate(image, attribution),
+                     caption=f"{name}: drop in p({attribution.target}) when a finger group is removed")

@@ -1,0 +1,177 @@
+"""Label: walk the review queue and accept or correct chord labels with the keyboard.
+
+Frames added here get suggestions from the chosen model set: a landmark model, an image model, or
+both fused (stored as one prediction per frame under the set's name, e.g. ``tiny + cnn (fused)``).
+
+Every change goes straight into the label store under the sidebar's data directory (SQLite, one
+transaction per label), so labels survive a browser reload and an app restart. Keys: Enter accepts
+the model's answer, the digit keys set a chord, Left / Right move, Z undoes your last label.
+"""
+
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+import streamlit as st
+
+from app_pages import common as ui
+from labeling.export import FORMATS, export_snapshot
+from labeling.ingest import ModelRef, add_clip
+from labeling.queue import STATUSES, review_queue
+from labeling.store import LabelStore, default_author
+from pipeline.studio import chord_keys, label_chords, sample_clips
+from pipeline.vision.drawing import annotate_frame
+from pipeline.vision.video import VIDEO_SUFFIXES, read_frame
+
+st.title("Label frames")
+root = ui.data_dir()
+author = default_author()
+
+
+def _act(action: str, frame_id: int | None = None, chord: str | None = None) -> None:
+    """Button callback: change a label (or move), then show the next frame; runs before the page redraws."""
+    queue = st.session_state.get("label_queue", [])
+    position = st.session_state.get("label_pos", 0)
+    try:
+        with LabelStore(root) as store:
+            if action == "accept":
+                event = store.accept(frame_id, author=author)
+                st.session_state["label_message"] = f"Frame {frame_id}: accepted {event.chord}."
+            elif action == "set":
+                store.set_label(frame_id, chord, author=author)
+                st.session_state["label_message"] = f"Frame {frame_id}: labeled {chord}."
+            elif action == "undo":
+                event = store.undo(author)
+                st.session_state["label_message"] = (
+                    "Nothing of yours to undo." if event is None else f"Undid {event.chord} on frame {event.frame_id}.")
+                if event is not None and event.frame_id in queue:
+                    st.session_state["label_pos"] = queue.index(event.frame_id)
+                return
+    except Exception as error:  # noqa: BLE001 - shown on the page, never a traceback
+        st.session_state["label_message"] = f"error: {error}"
+        return
+    step = -1 if action == "previous" else 1
+    st.session_state["label_pos"] = min(max(position + step, 0), max(len(queue) - 1, 0))
+
+
+def _refresh() -> None:
+    st.session_state.pop("label_queue", None)
+    st.session_state["label_pos"] = 0
+
+
+try:
+    store = LabelStore(root)
+except Exception as error:  # noqa: BLE001
+    ui.show_error(error)
+    st.stop()
+
+try:
+    stats = store.stats()
+    with st.expander("Add frames to label", expanded=stats.frames == 0):
+        clips = [p for p in sample_clips() if p.suffix.lower() in VIDEO_SUFFIXES]
+        current = st.session_state.get("current")
+        if current and Path(current["path"]).suffix.lower() in VIDEO_SUFFIXES and Path(current["path"]) not in clips:
+            clips.insert(0, Path(current["path"]))
+        a, b = st.columns(2)
+        clip = a.selectbox("Clip", clips, format_func=lambda p: p.name, key="label_add_clip")
+        rate = b.number_input("Frames per second", 0.2, 10.0, 1.0, 0.2, key="label_add_fps")
+        st.caption("Suggestions come from these models (a landmark and an image model are fused, as on Analyze):")
+        choice = ui.model_choice("label_add")
+        if st.button("Add frames", key="label_add"):
+            try:
+                with st.spinner("Sampling frames and predicting their chords..."):
+                    ref = ModelRef.of(ui.model_set(choice), choice.chord_label) if choice else None
+                    result = add_clip(store, clip, fps=rate, model=ref, on_duplicate="skip", workers=1)
+                st.success(f"Added {len(result.frame_ids)} frames of {clip.name}"
+                           + (f" ({len(result.skipped)} already in the store)" if result.skipped else "") + ".")
+                _refresh()
+                stats = store.stats()
+            except Exception as error:  # noqa: BLE001
+                ui.show_error(error)
+
+    left, right = st.columns([3, 1])
+    with right:
+        st.metric("Labeled", f"{stats.labeled} of {stats.frames}")
+        if stats.chords:
+            st.dataframe([{"chord": c, "frames": n} for c, n in stats.chords.items()], hide_index=True,
+                         key="label_counts")
+        status = st.radio("Queue", STATUSES, key="label_status", on_change=_refresh,
+                          format_func=lambda s: {"conflict": "labels a model disputes"}.get(s, s))
+        st.button("Refresh queue", on_click=_refresh, key="label_refresh")
+    if "label_queue" not in st.session_state:
+        st.session_state["label_queue"] = [item.frame_id for item in review_queue(store, limit=200, status=status)]
+        st.session_state["label_pos"] = 0
+    queue = st.session_state["label_queue"]
+    message = st.session_state.pop("label_message", None)
+    with left:
+        if message:
+            (st.error if message.startswith("error: ") else st.success)(message.removeprefix("error: "))
+        if not queue:
+            st.info("Nothing in this queue. Add frames above, or pick another queue.")
+        else:
+            position = min(st.session_state.get("label_pos", 0), len(queue) - 1)
+            record = store.frame(queue[position])
+            predictions = store.predictions(record.id)
+            image = read_frame(record.path, 0).image
+            st.image(annotate_frame(image, None, None, None if record.box is None else record.box),
+                     caption=f"{position + 1} of {len(queue)}: frame {record.id}, {record.source}")
+            label = record.chord or "unlabeled"
+            answers = ", ".join(f"{p.model}: {p.chord} {p.probability:.2f}" if p.covered else f"{p.model}: no hand"
+                                for p in predictions) or "no model has seen it"
+            st.markdown(f"**Label: {label}** &nbsp; Suggestions: {answers}")
+
+    if queue:
+        # Every chord model in the sidebar (the suggestions' models are among them), image models too: each
+        # suggestion has its button. A card lists its classes; the sample model's is written when it is built.
+        classes = [c for m in ui.chosen_models("chord") for c in m.classes or ui.chord_model(m).classes]
+        chords = label_chords(classes, list(stats.chords))
+        keys = chord_keys(chords)
+        covered = [p for p in predictions if p.covered]
+        nav = st.columns(4)
+        nav[0].button("Previous", shortcut="Left", on_click=_act, args=("previous",), key="label_previous",
+                      disabled=position == 0)
+        nav[1].button("Accept suggestion", shortcut="Enter", type="primary", on_click=_act, args=("accept", record.id),
+                      key="label_accept", disabled=not covered)
+        nav[2].button("Next", shortcut="Right", on_click=_act, args=("next",), key="label_next",
+                      disabled=position >= len(queue) - 1)
+        nav[3].button("Undo my last label", shortcut="Z", on_click=_act, args=("undo",), key="label_undo")
+        row = st.columns(len(chords))
+        for column, chord in zip(row, chords):
+            column.button(chord, shortcut=keys[chord], on_click=_act, args=("set", record.id, chord),
+                          key=f"label_chord_{chord}", type="primary" if chord == record.chord else "secondary")
+        with st.expander("History of this frame"):
+            st.dataframe([{"when": e.created_at, "chord": e.chord, "by": e.author, "how": e.origin,
+                           "undone": e.undone_at or ""} for e in store.history(record.id)], hide_index=True)
+
+    st.subheader("Snapshots and export")
+    s1, s2 = st.columns(2)
+    with s1:
+        name = st.text_input("Snapshot name", value=f"labels-{datetime.now():%Y%m%d-%H%M%S}", key="snapshot_name")
+        if st.button("Take snapshot", key="snapshot_take", disabled=stats.labeled == 0):
+            try:
+                snapshot = store.create_snapshot(name)
+                st.success(f"Snapshot {snapshot.name}: {snapshot.n_frames} frames.")
+            except Exception as error:  # noqa: BLE001
+                ui.show_error(error)
+    snapshots = [s.name for s in store.snapshots()]
+    with s2:
+        chosen = st.selectbox("Snapshot", snapshots[::-1], key="export_snapshot")
+        fmt = st.selectbox("Format", FORMATS, key="export_format")
+        if chosen and st.button("Prepare export", key="export_prepare"):
+            try:
+                out = ui.derived_path("exports", root, chosen, fmt)
+                if not out.with_suffix(".zip").exists():
+                    shutil.rmtree(out, ignore_errors=True)
+                    export_snapshot(store, chosen, out / chosen, fmt)
+                    shutil.make_archive(str(out), "zip", out)
+                st.session_state["export_zip"] = str(out.with_suffix(".zip"))
+            except Exception as error:  # noqa: BLE001
+                ui.show_error(error)
+        if st.session_state.get("export_zip") and Path(st.session_state["export_zip"]).exists():
+            zip_path = Path(st.session_state["export_zip"])
+            st.download_button("Download export (zip)", zip_path.read_bytes(), f"{chosen}-{fmt}.zip",
+                               "application/zip", key="export_download")
+        if chosen:
+            ui.train_landmarks_button(store, chosen, key="label_retrain")
+finally:
+    store.close()

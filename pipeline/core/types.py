@@ -1,0 +1,300 @@
+"""The result types every part of the pipeline shares, at the bottom of the import graph.
+
+A chord model's answer for one frame (:class:`ChordPrediction`), the models an analysis runs
+(:class:`ModelSet`) and how their answers are pooled (:class:`FusionWeights`), and what an analysis
+finds (:class:`FrameResult` per sampled frame, :class:`Analysis` per clip). The types they hold from
+other rooms (hands, video probes, timelines, fretboard boxes) are only named here for type checkers.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from pipeline.core.chords import NO_CHORD, VOCABULARY
+from pipeline.core.errors import InputError
+from pipeline.core.hands import HandsResult
+from pipeline.core.timeline import Timeline
+
+
+class ModelKind(StrEnum):
+    """What a model folder holds (its card's ``kind``)."""
+
+    LANDMARKS = "landmarks"
+    IMAGE = "image"  # a transformers backbone with a chord head
+    CNN = "cnn"
+    DETECTOR = "detector"
+
+    @property
+    def reads_images(self) -> bool:
+        """Whether the model classifies pixels (an image chord model)."""
+        return self in (ModelKind.IMAGE, ModelKind.CNN)
+
+
+@runtime_checkable
+class ChordModel(Protocol):
+    """What every chord model offers: its chords and its card (landmark and image models alike)."""
+
+    card: object
+
+    @property
+    def classes(self) -> list[str]:
+        """The chords it can answer, in vocabulary order."""
+        ...
+
+    def predict_proba(self, inputs) -> np.ndarray:
+        """(n, len(classes)) probabilities for a batch of inputs (feature rows or images)."""
+        ...
+
+
+@runtime_checkable
+class ImageChordModel(ChordModel, Protocol):
+    """A chord model that reads pixels: a batch of RGB images in, probabilities and embeddings out."""
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """(height, width) the model resizes its input to."""
+        ...
+
+    def probabilities_and_embeddings(self, images) -> tuple[np.ndarray, np.ndarray]:
+        """One forward pass: (n, classes) probabilities and (n, d) embeddings."""
+        ...
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What :func:`probe` learns about a clip or still image.
+
+    Attributes:
+        path: the file.
+        fps: average frames per second; 0.0 for a still image (it has no frame rate).
+        frame_count: frames that actually decode; 1 for a still image.
+        width: frame width in pixels as displayed, i.e. after ``rotation`` is applied.
+        height: frame height in pixels as displayed.
+        duration: ``frame_count / fps`` seconds; 0.0 for a still image.
+        rotation: clockwise degrees (0, 90, 180, 270) the container asks players to turn the stored
+            frames by; frames from this module are already turned. 0 for images (OpenCV applies
+            their EXIF orientation itself).
+        is_image: True for a still image.
+    """
+
+    path: Path
+    fps: float
+    frame_count: int
+    width: int
+    height: int
+    duration: float
+    rotation: int = 0
+    is_image: bool = False
+
+
+@dataclass(frozen=True)
+class ChordPrediction:
+    """A chord model's answer for one frame.
+
+    Attributes:
+        chord: vocabulary name of the most probable chord (``None`` when the frame shows no hand).
+        probability: its probability; 0 when the model could not decide (no hand).
+        probabilities: chord -> probability over the model's classes (empty when not covered).
+        covered: whether the model could decide (a hand was found).
+    """
+
+    chord: str
+    probability: float
+    probabilities: dict[str, float] = field(default_factory=dict)
+    covered: bool = True
+
+    def top(self, k: int = 3) -> list[tuple[str, float]]:
+        """The ``k`` most probable chords with their probabilities."""
+        return sorted(self.probabilities.items(), key=lambda item: -item[1])[:k]
+
+    @classmethod
+    def from_row(cls, row: Sequence[float], classes: Sequence[str]) -> ChordPrediction:
+        """The covered prediction of one row of class probabilities: its most probable class (the
+        first on a tie), with every class's probability."""
+        best = int(np.argmax(row))
+        return cls(classes[best], float(row[best]), dict(zip(classes, map(float, row))))
+
+
+NOT_COVERED = ChordPrediction(NO_CHORD, 0.0, {}, covered=False)
+
+
+@dataclass(frozen=True)
+class FusionWeights:
+    """Exponents of each model's probabilities in the product (1, 1: equal say)."""
+
+    landmarks: float = 1.0
+    image: float = 1.0
+
+    @classmethod
+    def from_models(cls, landmarks=None, image=None) -> FusionWeights:
+        """Weights from the held-out accuracy in each model's card, as odds of being right.
+
+        The landmark model's cross-validated accuracy and the image model's holdout (or
+        cross-validated) accuracy, clipped to [0.5, 0.995] so that no model gets all or no say;
+        a model whose card records neither gets accuracy 0.9. Only the ratio matters (:func:`fuse`
+        scales the weights).
+        """
+        return cls(landmarks=_odds(_held_out_accuracy(landmarks)), image=_odds(_held_out_accuracy(image)))
+
+
+def _held_out_accuracy(model) -> float:
+    card = getattr(model, "card", None)
+    metrics = getattr(card, "metrics", None) or {}
+    for value in (getattr(card, "cv_accuracy", None), metrics.get("holdout_accuracy"), metrics.get("cv_accuracy")):
+        if isinstance(value, (int, float)) and value > 0:
+            return float(value)
+    return 0.9
+
+
+def _odds(accuracy: float) -> float:
+    accuracy = min(max(accuracy, 0.5), 0.995)
+    return accuracy / (1.0 - accuracy)
+
+
+@dataclass
+class ModelSet:
+    """The models an analysis runs. Any may be absent, but not both chord models.
+
+    Attributes:
+        landmarks: the hand-landmark chord model.
+        image: an image chord model (:mod:`pipeline.models.image`).
+        detector: the fretboard detector (:class:`pipeline.vision.detection.FretboardDetector`).
+        weights: how the two chord models are pooled.
+    """
+
+    landmarks: ChordModel | None = None
+    image: ImageChordModel | None = None
+    detector: object | None = None
+    weights: FusionWeights = field(default_factory=FusionWeights)
+
+    def __post_init__(self) -> None:
+        if self.landmarks is None and self.image is None:
+            raise InputError("Choose at least one chord model (landmarks or image).")
+
+    @property
+    def classes(self) -> list[str]:
+        """The chords any of the models can answer, in vocabulary order."""
+        known = set(self.landmarks.classes if self.landmarks else []) | set(self.image.classes if self.image else [])
+        return [c for c in VOCABULARY if c in known]
+
+    @property
+    def synthetic(self) -> bool:
+        """Whether a chord model was trained on synthetic renders (the apps and CLI say so)."""
+        return any(getattr(getattr(m, "card", None), "synthetic", False) for m in (self.landmarks, self.image) if m)
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """What the pipeline found in one sampled frame.
+
+    Attributes:
+        index, time: the source frame and its time in seconds.
+        hands: the hands found.
+        prediction: the fused answer for this frame alone (the only model's, with one model).
+        chord: the chord after smoothing over the clip (what the timeline shows).
+        by_model: each chord model's own answer ("landmarks", "image").
+        fretboard: the detector's boxes (:class:`pipeline.vision.detection.FretboardDetections`), if it ran.
+        region: what the image model saw (:class:`pipeline.vision.regions.Region`), if it saw a region.
+    """
+
+    index: int
+    time: float
+    hands: HandsResult
+    prediction: ChordPrediction
+    chord: str
+    by_model: dict[str, ChordPrediction] = field(default_factory=dict)
+    fretboard: object | None = None
+    region: object | None = None
+
+
+@dataclass
+class Analysis:
+    """The result of analysing a clip.
+
+    Attributes:
+        clip: the clip's probe.
+        fps: sampling rate used.
+        frames: per sampled frame, in time order.
+        timeline: the frames' chords merged into segments.
+        classes: the model's chords (columns of the per-frame probabilities).
+        end: end of the analysed span in seconds (None for a still image).
+    """
+
+    clip: VideoInfo
+    fps: float | None
+    frames: list[FrameResult]
+    timeline: Timeline
+    classes: list[str]
+    end: float | None = None
+
+    def probability_table(self) -> np.ndarray:
+        """(n_frames, n_classes) per-frame probabilities in ``classes`` order (zeros where undecided)."""
+        rows = [[f.prediction.probabilities.get(c, 0.0) for c in self.classes] for f in self.frames]
+        return np.array(rows, dtype=np.float64).reshape(len(self.frames), len(self.classes))
+
+    @property
+    def hand_share(self) -> float:
+        """Share of sampled frames with a fretting hand (nan for no frames)."""
+        return sum(f.hands.fretting is not None for f in self.frames) / len(self.frames) if self.frames else float("nan")
+
+    @property
+    def coverage(self) -> float:
+        """Share of sampled frames where the model could decide (nan for no frames)."""
+        return sum(f.prediction.covered for f in self.frames) / len(self.frames) if self.frames else float("nan")
+
+    def frame_rows(self) -> list[dict]:
+        """One flat dict per frame (the columns of ``frames.csv``)."""
+        rows = []
+        for frame in self.frames:
+            hand = frame.hands.fretting
+            box = hand.bbox if hand is not None else [None] * 4
+            row = {
+                "frame": frame.index,
+                "time": round(frame.time, 4),
+                "hands": len(frame.hands),
+                "handedness": hand.handedness if hand else "",
+                "hand_score": round(hand.score, 4) if hand else "",
+                "x1": _round(box[0]), "y1": _round(box[1]), "x2": _round(box[2]), "y2": _round(box[3]),
+                "chord": frame.chord,
+                "frame_chord": frame.prediction.chord,
+                "probability": round(frame.prediction.probability, 4),
+                "covered": int(frame.prediction.covered),
+            }
+            best = frame.fretboard.best if frame.fretboard is not None and not frame.fretboard.empty else None
+            row["fretboard_score"] = round(frame.fretboard.best_score, 4) if best is not None else ""
+            row.update({f"fretboard_{k}": _round(v) for k, v in zip(("x1", "y1", "x2", "y2"), best if best is not None else [None] * 4)})
+            row["region"] = frame.region.source if frame.region is not None else ""
+            for name, prediction in frame.by_model.items():
+                row[f"{name}_chord"] = prediction.chord if prediction.covered else ""
+                row[f"{name}_probability"] = round(prediction.probability, 4) if prediction.covered else ""
+            row.update({f"p_{c}": round(frame.prediction.probabilities.get(c, 0.0), 4) for c in self.classes})
+            rows.append(row)
+        return rows
+
+    def write(self, out_dir: str | Path) -> dict[str, Path]:
+        """Write ``frames.csv`` and ``timeline.json`` into ``out_dir`` (created if needed).
+
+        Returns:
+            Name -> path of the files written.
+        """
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        frames_path = out_dir / "frames.csv"
+        rows = self.frame_rows()
+        columns = list(rows[0]) if rows else ["frame", "time", "hands", "chord", "probability", "covered"]
+        with frames_path.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(rows)
+        return {"frames": frames_path, "timeline": self.timeline.save(out_dir / "timeline.json")}
+
+
+def _round(value) -> float | str:
+    return "" if value is None else round(float(value), 1)

@@ -1,0 +1,307 @@
+"""Chord models on hand-landmark features: SVM, random forest and MLP, chosen by cross-validation.
+
+Training tries every (feature version, estimator) pair with a small grid, scores each by stratified
+k-fold accuracy on the frames that show a hand, keeps the best, and calibrates its probabilities
+(Platt scaling through ``CalibratedClassifierCV``) so that fusion and review queues can trust them.
+
+A model is a folder::
+
+    model.joblib   the fitted scikit-learn estimator (pickle: load only models you trust)
+    card.json      what it is: classes, feature version, training data fingerprint, scores, date
+
+A frame without a hand cannot be decided by this model: it is predicted ``None`` with probability 0
+and ``covered=False``.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.core.chords import VOCABULARY
+from pipeline.core.errors import InputError
+from pipeline.core.hands import HandsResult
+from pipeline.core.types import NOT_COVERED, ChordPrediction
+from pipeline.models.datasets import LabeledImage, dataset_fingerprint, extract_landmarks
+from pipeline.models.features import FEATURE_VERSIONS, features_matrix
+
+MODEL_FILE = "model.joblib"
+CARD_FILE = "card.json"
+
+
+def _candidates(seed: int) -> dict[str, tuple[object, dict]]:
+    """Estimator name -> (unfitted estimator, parameter grid)."""
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+
+    return {
+        "svm": (make_pipeline(StandardScaler(), SVC(kernel="rbf")), {"svc__C": [1.0, 10.0, 100.0]}),
+        "rf": (RandomForestClassifier(n_estimators=300, random_state=seed, n_jobs=1), {"max_features": ["sqrt"]}),
+        "mlp": (
+            make_pipeline(StandardScaler(), MLPClassifier((128,), max_iter=2000, random_state=seed)),
+            {"mlpclassifier__alpha": [1e-4, 1e-2]},
+        ),
+    }
+
+
+ESTIMATORS = ("svm", "rf", "mlp")
+
+
+@dataclass
+class ModelCard:
+    """What a saved model is; written as ``card.json`` beside it.
+
+    Attributes:
+        kind: "landmarks".
+        estimator: the chosen estimator ("svm", "rf", "mlp").
+        feature_version: the feature version it reads (see :mod:`pipeline.models.features`).
+        classes: the chords it can answer, in vocabulary order.
+        trained_on: a description of the training data (a path, a snapshot name).
+        data_fingerprint: SHA-256 over the training images' contents and labels.
+        n_images: training images; n_covered: of them, those with a hand (the ones it learned from).
+        cv_scores: "feature/estimator" -> mean cross-validated accuracy, for every candidate tried.
+        cv_accuracy: the chosen candidate's cross-validated accuracy.
+        params: the chosen candidate's grid parameters.
+        metrics: evaluation results added later (e.g. on a validation split).
+        synthetic: trained on synthetic renders, not real footage (the apps say so).
+        created: ISO time of training.
+        versions: library versions at training time.
+    """
+
+    kind: str = "landmarks"
+    estimator: str = ""
+    feature_version: str = "raw63"
+    classes: list[str] = field(default_factory=list)
+    trained_on: str = ""
+    data_fingerprint: str = ""
+    n_images: int = 0
+    n_covered: int = 0
+    cv_scores: dict[str, float] = field(default_factory=dict)
+    cv_accuracy: float = 0.0
+    params: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    synthetic: bool = False
+    created: str = ""
+    versions: dict[str, str] = field(default_factory=dict)
+
+
+class LandmarkChordModel:
+    """A fitted landmark chord model and its card.
+
+    Args:
+        estimator: a fitted scikit-learn classifier with ``predict_proba``.
+        card: its card; ``card.classes`` must match the estimator's classes.
+    """
+
+    def __init__(self, estimator, card: ModelCard) -> None:
+        self.estimator = estimator
+        self.card = card
+
+    @property
+    def classes(self) -> list[str]:
+        """Chord names the model answers, in the order of its probability columns."""
+        return [str(c) for c in self.estimator.classes_]
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        """Class probabilities (n, n_classes) for feature rows (n, D) of this model's feature version."""
+        return self.estimator.predict_proba(np.asarray(features, dtype=np.float32))
+
+    def predict(self, results: Sequence[HandsResult]) -> list[ChordPrediction]:
+        """The chord of each frame from its fretting hand; frames without a hand are not covered.
+
+        Args:
+            results: hands per frame.
+
+        Returns:
+            One prediction per frame, in order.
+        """
+        features, covered = features_matrix(results, self.card.feature_version)
+        probabilities = self.predict_proba(features) if len(features) else np.zeros((0, len(self.classes)))
+        rows = iter(probabilities)
+        return [ChordPrediction.from_row(next(rows), self.classes) if is_covered else NOT_COVERED
+                for is_covered in covered]
+
+    def predict_one(self, result: HandsResult) -> ChordPrediction:
+        """The chord of one frame (see :meth:`predict`)."""
+        return self.predict([result])[0]
+
+    def save(self, folder: str | Path) -> Path:
+        """Write ``model.joblib`` and ``card.json`` into ``folder`` (created if needed)."""
+        import joblib
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        joblib.dump(self.estimator, folder / MODEL_FILE)
+        (folder / CARD_FILE).write_text(json.dumps(asdict(self.card), indent=2))
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> LandmarkChordModel:
+        """Read a model folder written by :meth:`save`.
+
+        Raises:
+            InputError: the folder is missing, incomplete, not a landmark model, or unreadable.
+        """
+        import joblib
+
+        folder = Path(folder)
+        if not (folder / CARD_FILE).is_file() or not (folder / MODEL_FILE).is_file():
+            raise InputError(f"{folder} is not a model folder (it needs {MODEL_FILE} and {CARD_FILE}).")
+        try:
+            card_data = json.loads((folder / CARD_FILE).read_text())
+            card = ModelCard(**{k: v for k, v in card_data.items() if k in ModelCard.__dataclass_fields__})
+        except (json.JSONDecodeError, TypeError) as error:
+            raise InputError(f"{folder.name}/{CARD_FILE} is not a valid model card: {error}.") from error
+        if card.kind != "landmarks" or card.feature_version not in FEATURE_VERSIONS:
+            raise InputError(f"{folder.name} is a {card.kind!r} model with features {card.feature_version!r}, "
+                             "not a landmark model this version can run.")
+        try:
+            estimator = joblib.load(folder / MODEL_FILE)
+        except Exception as error:  # joblib raises many types for a damaged pickle
+            raise InputError(f"{folder.name}/{MODEL_FILE} cannot be read ({type(error).__name__}).") from error
+        return cls(estimator, card)
+
+
+def library_versions() -> dict[str, str]:
+    """Versions that matter for reproducing a model."""
+    import sklearn
+
+    return {"python": platform.python_version(), "scikit-learn": sklearn.__version__, "numpy": np.__version__}
+
+
+def train_landmark_model(
+    results: Sequence[HandsResult],
+    labels: Sequence[str],
+    *,
+    feature_versions: Sequence[str] = tuple(FEATURE_VERSIONS),
+    estimators: Sequence[str] = ESTIMATORS,
+    folds: int = 5,
+    seed: int = 0,
+    trained_on: str = "",
+    data_fingerprint: str = "",
+    synthetic: bool = False,
+    progress: Callable[[str, float], None] | None = None,
+) -> LandmarkChordModel:
+    """Train landmark chord models, keep the best by cross-validation, calibrate it.
+
+    Args:
+        results: hands per training image.
+        labels: vocabulary chord per image (``None`` frames with a visible hand teach "no chord").
+        feature_versions: feature versions to try.
+        estimators: estimator names to try (subset of :data:`ESTIMATORS`).
+        folds: stratified CV folds (reduced for classes with fewer examples).
+        seed: random seed of folds and estimators.
+        trained_on, data_fingerprint, synthetic: recorded in the card.
+        progress: called as ``progress("raw63/svm", cv_accuracy)`` after each candidate.
+
+    Returns:
+        The fitted model with its card.
+
+    Raises:
+        InputError: fewer than two chords, or too few frames with a hand to cross-validate.
+    """
+    from sklearn.base import clone
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+    labels = np.asarray(labels)
+    if len(labels) != len(results):
+        raise ValueError("results and labels must have the same length")
+    unknown = sorted(set(labels) - set(VOCABULARY))
+    if unknown:
+        raise InputError(f"Labels {unknown} are not chord names of the vocabulary.")
+    covered = np.array([r.fretting is not None for r in results])
+    y = labels[covered]
+    chords, counts = np.unique(y, return_counts=True)
+    if len(chords) < 2:
+        raise InputError(f"Need frames with a hand for at least two chords; found {list(chords)}.")
+    folds = int(min(folds, counts.min()))
+    if folds < 2:
+        rare = [str(c) for c, n in zip(chords, counts) if n < 2]
+        raise InputError(f"Chords {rare} have fewer than 2 frames with a hand; add frames to cross-validate.")
+    splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    candidates = _candidates(seed)
+    scores: dict[str, float] = {}
+    best = None
+    for version in feature_versions:
+        X, _ = features_matrix(results, version)
+        for name in estimators:
+            estimator, grid = candidates[name]
+            search = GridSearchCV(clone(estimator), grid, cv=splitter, n_jobs=1).fit(X, y)
+            key = f"{version}/{name}"
+            scores[key] = float(search.best_score_)
+            if progress:
+                progress(key, scores[key])
+            if best is None or search.best_score_ > best[0]:
+                best = (search.best_score_, version, name, search.best_params_, search.best_estimator_)
+    score, version, name, params, estimator = best
+    X, _ = features_matrix(results, version)
+    # Platt scaling on held-out folds, one model refit on all data (ensemble=False): calibrated
+    # probabilities at the cost of one more cross-validation.
+    calibrated = CalibratedClassifierCV(clone(estimator), method="sigmoid", cv=splitter, ensemble=False).fit(X, y)
+    order = [c for c in VOCABULARY if c in set(map(str, calibrated.classes_))]
+    card = ModelCard(
+        estimator=name,
+        feature_version=version,
+        classes=order,
+        trained_on=trained_on,
+        data_fingerprint=data_fingerprint,
+        n_images=len(labels),
+        n_covered=int(covered.sum()),
+        cv_scores=scores,
+        cv_accuracy=float(score),
+        params={k: v for k, v in params.items()},
+        synthetic=synthetic,
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        versions=library_versions(),
+    )
+    return LandmarkChordModel(calibrated, card)
+
+
+def train_landmark_model_on_images(
+    images: Sequence[LabeledImage],
+    out: str | Path | None = None,
+    *,
+    workers: int | None = None,
+    detection_progress: Callable[[int, int], None] | None = None,
+    hands_found: Callable[[list[HandsResult]], None] | None = None,
+    **training,
+) -> LandmarkChordModel:
+    """Train a landmark chord model on labeled image files, recording their fingerprint, and save it.
+
+    Hands come from the landmark cache (:func:`pipeline.models.datasets.extract_landmarks`: only files never
+    seen are detected); the card's ``data_fingerprint`` is :func:`pipeline.models.datasets.dataset_fingerprint`
+    of ``images``.
+
+    Args:
+        images: the labeled training frames.
+        out: the model folder to write (None: the model is returned unsaved).
+        workers: processes for hand detection.
+        detection_progress: called as ``progress(done, total)`` during hand detection.
+        hands_found: called with the hands per image once detection is done, before training.
+        **training: passed on to :func:`train_landmark_model` (``feature_versions``, ``estimators``,
+            ``folds``, ``trained_on``, ``synthetic``, ``progress`` ...).
+
+    Returns:
+        The trained model (saved to ``out`` when given).
+
+    Raises:
+        InputError: an image cannot be read, or too few frames with a hand per chord.
+    """
+    hands = extract_landmarks([image.path for image in images], workers=workers, progress=detection_progress)
+    if hands_found:
+        hands_found(hands)
+    model = train_landmark_model(hands, [image.chord for image in images],
+                                 data_fingerprint=dataset_fingerprint(images), **training)
+    if out is not None:
+        model.save(out)
+    return model
