@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import time
 import uuid
@@ -24,25 +25,18 @@ from pathlib import Path
 
 import gradio as gr
 
+from labeling.ingest import label_analysed_frame
+from labeling.store import LabelStore
 from pipeline import space
 from pipeline.audio.music import GUITAR_PROGRAMS, PATTERNS, PerformanceSettings
-from pipeline.core.chords import NO_CHORD, VOCABULARY
+from pipeline.audio.mux import render_listen_outputs
+from pipeline.core.chords import VOCABULARY
+from pipeline.core.config import get_space_settings, get_studio_settings
 from pipeline.core.errors import InputError
+from pipeline.explain.frames import explain_analysed_frame
 from pipeline.figures import timeline_figure
-from pipeline.studio import (
-    check_clip,
-    fretboard_boxes,
-    fusion_note,
-    get_studio_settings,
-    ground_truth,
-    no_hand_message,
-    sample_clips,
-    sample_twin,
-    save_upload,
-    synthetic_note,
-)
-from pipeline.vision.drawing import annotate_frame, write_annotated_video
-from pipeline.vision.video import VIDEO_SUFFIXES
+from pipeline.samples import sample_clips
+from pipeline.vision.video import VIDEO_SUFFIXES, read_frame
 
 log = logging.getLogger("chord_space")
 
@@ -80,21 +74,6 @@ def reset_models() -> None:
     global _models
     with _models_lock:
         _models = None
-
-
-def _model_note(models) -> str:
-    names = []
-    for slot in ("landmarks", "image", "detector"):
-        model = getattr(models, slot)
-        if model is not None:
-            card = getattr(model, "card", None)
-            names.append(f"{slot}: {getattr(card, 'trained_on', '') or type(model).__name__}")
-    note = "Models: " + "; ".join(names) + "."
-    if models.landmarks is not None and models.image is not None:
-        note += " " + fusion_note(models.weights)
-    if models.synthetic:
-        note += " " + synthetic_note("This model", "(`python -m pipeline train`) and set `CHORD_SPACE_MODELS`")
-    return note
 
 
 # --------------------------------------------------------------------------------------------------
@@ -165,7 +144,8 @@ def timeline_rows(timeline) -> list[list]:
 
 @space.gpu(duration=60)
 def analyze(video: str | None, fps: float, progress=gr.Progress()):
-    """Analyse a clip: annotated video with chord subtitles, timeline plot and table, a summary.
+    """Analyse a clip (:func:`pipeline.space.analyze_upload`): annotated video with chord subtitles,
+    timeline plot and table, a summary.
 
     Args:
         video: the clip's path (upload, webcam recording or example).
@@ -178,65 +158,19 @@ def analyze(video: str | None, fps: float, progress=gr.Progress()):
     if not video:
         raise gr.Error("Upload or record a clip, or pick an example, first.", title="No clip")
     try:
-        source = Path(video)
-        settings = get_studio_settings()
-        folder = space.request_folder()
-        progress(0.0, desc="Checking the clip")
-        try:
-            data = source.read_bytes()
-        except OSError as error:
-            raise InputError(f"Could not read the upload ({error}).") from error
-        clip = save_upload(data, source.name, folder / "upload", settings)
-        info = check_clip(clip, settings=settings)
-        sample = sample_twin(clip)  # uploads and examples arrive as copies: known by their bytes
-        progress(0.02, desc="Loading the model")
-        models = get_models()
-        started = time.perf_counter()
-        from pipeline.timeline.analyze import analyze_clip
-
-        analysis = analyze_clip(clip, models, fps=float(fps or settings.fps),
-                                progress=lambda f: progress(0.05 + 0.75 * f, desc="Finding hands and chords"))
-        seconds = time.perf_counter() - started
-        progress(0.85, desc="Drawing the annotated video")
-        from pipeline.audio.mux import write_subtitles
-
-        vtt = write_subtitles(analysis.timeline, folder / "chords.vtt")
-        annotated = None
-        if not info.is_image:
-            annotated = write_annotated_video(analysis, folder / f"{clip.stem}.annotated.mp4",
-                                              fretboard_boxes(sample) if sample else None)
-        analysis.write(folder)
+        result = space.analyze_upload(video, fps, get_models, lambda fraction, what: progress(fraction, desc=what))
     except Exception as error:  # noqa: BLE001
         raise _fail(error) from error
-
-    truth = ground_truth(sample) if sample else None
-    hands = analysis.hand_share if analysis.frames else 0.0
-    decided = (f", a chord decided in {100 * analysis.coverage:.0f} %" if models.image is not None
-               and analysis.frames else "")
-    lines = [f"**{source.name}**: {len(analysis.frames)} frames sampled at {float(fps or settings.fps):g} per "
-             f"second, a hand in {100 * hands:.0f} % of them{decided}, {len(analysis.timeline.segments)} chord "
-             f"segment(s); analysed in {seconds:.1f} s.",
-             "Chords: " + (" → ".join(s.chord for s in analysis.timeline.segments) or "none")]
-    if truth is not None:
-        from pipeline.timeline.evaluation import score_timeline
-
-        score = score_timeline(analysis.timeline, truth)
-        lines.append(f"Sample clip **{sample.name}**: right {100 * score.frame_accuracy:.0f} % of the time against "
-                     f"its ground truth (segment F1 {score.segment_f1:.2f}).")
-    message = no_hand_message(analysis)
-    if message:
-        lines.append(f"⚠️ {message}")
-        gr.Warning(message)
-    lines.append(_model_note(models))
-    progress(1.0, desc="Done")
-    n = len(analysis.frames)
+    if result.warning:
+        gr.Warning(result.warning)
+    n = len(result.analysis.frames)
     return (
-        gr.Video(value=str(annotated), subtitles=str(vtt)) if annotated else None,
-        timeline_figure(analysis, truth, frames=False),
-        timeline_rows(analysis.timeline),
-        "\n\n".join(lines),
+        gr.Video(value=str(result.annotated), subtitles=str(result.subtitles)) if result.annotated else None,
+        timeline_figure(result.analysis, result.truth, frames=False),
+        timeline_rows(result.analysis.timeline),
+        "\n\n".join(result.summary),
         gr.Slider(minimum=0, maximum=max(n - 1, 1), value=0, step=1, interactive=n > 1),
-        Session(analysis, clip, folder, sample, models),
+        Session(result.analysis, result.clip, result.folder, result.sample, result.models),
     )
 
 
@@ -245,9 +179,9 @@ EXPLAIN_MODELS = [("auto (the image model if any)", "auto"),
 
 
 def explain(state: Session | None, index: float, target: str | None, model: str = "auto"):
-    """Explain one analysed frame: the frame with its hand, each chord's (fused) probability, and why
-    one model chose its chord: an occlusion heatmap for the image model, the fingers' attribution for
-    the landmark model (:mod:`pipeline.explain.occlusion`).
+    """Explain one analysed frame (:func:`pipeline.explain.frames.explain_analysed_frame`): the frame with
+    its hand, each chord's (fused) probability, and why one model chose its chord: an occlusion heatmap
+    for the image model, the fingers' attribution for the landmark model.
 
     Args:
         state: the session's analysis.
@@ -260,103 +194,13 @@ def explain(state: Session | None, index: float, target: str | None, model: str 
     """
     state = _session(state)
     k = _frame_index(state, index)
-    models = state.models or get_models()
-    which = _explained_model(models, model)
-    frame = state.analysis.frames[k]
+    target = None if not target or target.startswith("(") else target
     try:
-        from pipeline.vision.video import read_frame
-
-        image = read_frame(state.clip, frame.time).image
-        picture = annotate_frame(image, frame.hands, None)  # the chord is in the note and the probabilities
+        result = explain_analysed_frame(state.clip, state.analysis, k, state.models or get_models(), target, model)
     except Exception as error:  # noqa: BLE001
         raise _fail(error) from error
-    target = None if not target or target.startswith("(") else target
-    probabilities = dict(frame.prediction.probabilities) if frame.prediction.covered else {}
-    lines = [f"Frame {k} (source frame {frame.index}) at {frame.time:.2f} s: timeline chord **{frame.chord}**; "
-             f"this frame alone **{frame.prediction.chord}** (p {frame.prediction.probability:.2f})."]
-    if not frame.prediction.covered:
-        lines.append("No hand was found in this frame: the landmark model cannot decide it.")
-    for name, prediction in frame.by_model.items():
-        if prediction.covered:
-            lines.append(f"{name}: " + ", ".join(f"{c} {p:.2f}" for c, p in prediction.top(3)))
-    heatmap, title, note = _attribution(image, frame, target, models, which)
-    lines.append(note)
-    return picture, probabilities or {NO_CHORD: 0.0}, gr.Image(value=heatmap, label=title, format="png"), "\n\n".join(lines)
-
-
-def _explained_model(models, choice: str | None) -> str:
-    """The model an explanation is about, "image" or "landmarks"; ``choice`` "auto" (or None) picks the
-    image model when the Space runs one.
-
-    Raises:
-        gr.Error: the chosen kind of model is not running here.
-    """
-    choice = choice or "auto"
-    if choice == "auto":
-        return "image" if models.image is not None else "landmarks"
-    if choice not in ("image", "landmarks"):
-        raise gr.Error(f"Unknown model {choice!r}; choose auto, image or landmarks.", title="Unknown model")
-    if getattr(models, choice) is None:
-        other = "landmarks" if choice == "image" else "image"
-        raise gr.Error(f"This Space runs no {'image' if choice == 'image' else 'landmark'} model; explain the "
-                       f"{other} model, or add one to CHORD_SPACE_MODELS.", title="No such model here")
-    return choice
-
-
-def _attribution(image, frame, target: str | None, models, which: str):
-    """Why the model said what it said, drawn: an occlusion heatmap for the image model, the fingers'
-    attribution for the landmark model (:mod:`pipeline.explain.occlusion`); or no picture and why.
-
-    Args:
-        image: the frame, RGB uint8 (H, W, 3).
-        frame: its :class:`pipeline.timeline.analyze.FrameResult`.
-        target: chord to explain, or None for the model's own answer.
-        models: the model set that analysed the clip.
-        which: "image" or "landmarks" (:func:`_explained_model`).
-
-    Returns:
-        (RGB image or None, the picture's title, a markdown note).
-
-    Raises:
-        gr.Error: ``target`` is not one of the explained model's chords.
-    """
-    from pipeline.explain.occlusion import occlusion as explaining
-    from pipeline.explain.frames import explain_image_frame
-
-    model = getattr(models, which)
-    if target is not None and target not in model.classes:
-        raise gr.Error(f"The {'image' if which == 'image' else 'landmark'} model does not know {target}: it answers "
-                       f"{', '.join(model.classes)}. Choose one of those, or (the top chord).",
-                       title="Not one of this model's chords")
-    try:
-        if which == "image":
-            result = explain_image_frame(image, frame, models.image, target)
-            picture = explaining.HeatmapAnnotator().annotate(image, result)
-            return picture, f"Occlusion heatmap: {result.target}", (
-                f"**Occlusion heatmap** of the image model for **{result.target}** (p {result.probability:.2f}"
-                f"{'' if result.settings['region'] == 'frame' else ', on the region it saw'}): warm regions are where covering "
-                f"the frame lowers that chord's probability most; the colour bar on the right gives the drop "
-                f"({result.seconds:.1f} s).")
-        hand = frame.hands.fretting
-        if hand is None:
-            return None, "Attribution: no hand in this frame", (
-                "**Attribution:** no hand in this frame, so the landmark model has nothing to attribute; "
-                + ("choose the image model for an occlusion heatmap." if models.image is not None else
-                   "an occlusion heatmap needs an image model (`CHORD_SPACE_MODELS`)."))
-        result = explaining.explain_landmarks(hand, models.landmarks, target=target)
-        picture = explaining.FingerAnnotator().annotate(image, result)
-        ranked = ", ".join(f"{name} {score:+.2f}" for name, score in
-                           sorted(result.scores.items(), key=lambda item: -item[1]))
-        aside = ("(An occlusion heatmap needs an image model; this Space runs a landmark model, which reads the "
-                 "21 hand points, not pixels.)" if models.image is None else
-                 "(The landmark model reads the 21 hand points, not pixels; choose the image model for an "
-                 "occlusion heatmap.)")
-        return picture, f"Finger attribution: {result.target}", (
-            f"**Finger attribution** of the landmark model for **{result.target}** (p {result.probability:.2f}): "
-            f"the drop of its probability when each finger is removed: {ranked}. Most decisive: "
-            f"**{result.decisive}**. {aside}")
-    except InputError as error:
-        raise _fail(error) from error
+    attribution = gr.Image(value=result.attribution, label=result.title, format="png")
+    return result.picture, result.probabilities, attribution, result.note
 
 
 def listen(state: Session | None, pattern: str, guitar: str, bpm: float | None, mix: float,
@@ -368,8 +212,6 @@ def listen(state: Session | None, pattern: str, guitar: str, bpm: float | None, 
     """
     state = _session(state)
     try:
-        from pipeline.audio.mux import render_listen_outputs
-
         settings = PerformanceSettings(guitar=guitar, pattern=pattern, bpm=float(bpm) if bpm else None)
         progress(0.1, desc="Playing the chords")
         clip = None if state.analysis.clip.is_image else state.clip
@@ -397,10 +239,6 @@ def suggest_correction(state: Session | None, index: float, chord: str | None):
     frame = state.analysis.frames[k]
     name = state.sample.name if state.sample else state.clip.name
     try:
-        from labeling.ingest import label_analysed_frame
-        from labeling.store import LabelStore
-        from pipeline.vision.video import read_frame
-
         image = read_frame(state.clip, frame.time).image
         with LabelStore() as store:
             record, event = label_analysed_frame(store, image, frame, chord, clip=name, author="space")
@@ -459,12 +297,13 @@ def build_demo() -> gr.Blocks:
                 with gr.Row():
                     frame_image = gr.Image(label="Frame with the hand", interactive=False)
                     probabilities = gr.Label(label="Per-chord probability (this frame)", num_top_classes=5)
-                    heatmap = gr.Image(label="Attribution (occlusion heatmap or fingers)", interactive=False, elem_id="attribution",
-                                       format="png")
+                    heatmap = gr.Image(label="Attribution (occlusion heatmap or fingers)", interactive=False,
+                                       elem_id="attribution", format="png")
                 explain_note = gr.Markdown(elem_id="explain_note")
                 gr.Markdown("### Suggest a correction")
                 with gr.Row():
-                    correct_chord = gr.Dropdown(list(VOCABULARY), value=None,  # no silent default: "A" would be recorded
+                    # no silent default: "A" would be recorded by a hasty click
+                    correct_chord = gr.Dropdown(list(VOCABULARY), value=None,
                                                 label="The chord this frame really shows", elem_id="correct_chord")
                     correct_button = gr.Button("Suggest this label", elem_id="correct_button")
                 correct_note = gr.Markdown(elem_id="correct_note")
@@ -492,7 +331,7 @@ def build_demo() -> gr.Blocks:
                             api_name="listen", concurrency_id="analysis")
         correct_button.click(suggest_correction, [state, frame_index, correct_chord], [correct_note],
                              api_name="suggest_correction")
-    app.queue(default_concurrency_limit=space.get_space_settings().concurrency, max_size=32)
+    app.queue(default_concurrency_limit=get_space_settings().concurrency, max_size=32)
     return app
 
 
@@ -502,8 +341,6 @@ demo = build_demo()
 def main() -> int:
     """Load the models, then serve. A model that cannot be loaded ends the start with a one-line reason
     on stderr and exit status 2 (bad configuration), as the command line does."""
-    import sys
-
     logging.basicConfig(level=logging.INFO)
     started = time.perf_counter()
     try:

@@ -12,27 +12,24 @@ from pathlib import Path
 
 import streamlit as st
 
-from app_pages import common as ui
+from app_pages.ui.cache import analysis_for, frame_image, model_set
+from app_pages.ui.files import derived_path, digest_of, session_dir
+from app_pages.ui.messages import show_error, synthetic_note
+from app_pages.ui.pickers import model_choice
+from app_pages.ui.sidebar import chosen_models, fps
+from app_pages.ui.state import current_analysis
 from pipeline.core.errors import InputError
-from pipeline.figures import timeline_figure
-from pipeline.studio import (
-    check_clip,
-    fretboard_boxes,
-    fretboard_message,
-    fusion_note,
-    get_studio_settings,
-    ground_truth,
-    no_hand_message,
-    sample_clips,
-    sample_twin,
-    save_upload,
-)
-from pipeline.timeline.evaluation import score_timeline
+from pipeline.figures import answers_figure, timeline_figure
+from pipeline.core.config import get_studio_settings
+from pipeline.samples import fretboard_boxes, ground_truth, sample_clips, sample_twin
+from pipeline.text import NO_HAND_IN_FRAME, fretboard_message, fusion_note, no_hand_image_decides, no_hand_message
+from pipeline.uploads import check_clip, save_upload
+from pipeline.models.evaluation import score_timeline
 from pipeline.vision.drawing import annotate_frame, frame_box, write_annotated_video
 
 st.title("Analyze a clip")
 limits = get_studio_settings()
-if not ui.chosen_models("chord"):
+if not chosen_models("chord"):
     st.warning("Choose a landmark or an image model in the sidebar: the analysis needs one.")
     st.stop()
 
@@ -49,35 +46,35 @@ with left:
             key="analyze_upload")
         if upload is not None:
             try:
-                path = save_upload(upload.getvalue(), upload.name, ui.session_dir("uploads"), limits)
+                path = save_upload(upload.getvalue(), upload.name, session_dir("uploads"), limits)
             except InputError as error:
                 st.error(str(error))
     start = st.number_input("Start (s)", 0.0, value=0.0, step=1.0, key="analyze_start")
     end = st.number_input("End (s, 0 = to the end)", 0.0, value=0.0, step=1.0, key="analyze_end")
 with right:
-    choice = ui.model_choice("analyze", side_by_side=False)
+    choice = model_choice("analyze", side_by_side=False)
     if choice is None:
         st.warning("Choose a landmark model, an image model or both.")
 
-rate = ui.fps()
+rate = fps()
 if st.button("Analyze", type="primary", disabled=path is None or choice is None, key="analyze_run"):
     bar = st.progress(0.0, text="Finding hands and chords...")
     try:
         check_clip(path, start or None, end or None, limits)
-        ui.analysis_for(Path(path), choice, rate, start or None, end or None,
-                        progress=lambda f: bar.progress(f, text=f"Finding hands and chords... {100 * f:.0f}%"))
+        analysis_for(Path(path), choice, rate, start or None, end or None,
+                     progress=lambda f: bar.progress(f, text=f"Finding hands and chords... {100 * f:.0f}%"))
         st.session_state["current"] = {"path": str(path), "models": choice.names, "fps": rate,
                                        "start": start or None, "end": end or None}
         st.session_state["frame_index"] = 0
     except Exception as error:  # noqa: BLE001 - every failure becomes a message, never a traceback
-        ui.show_error(error)
+        show_error(error)
     finally:
         bar.empty()
 
 try:
-    found = ui.current_analysis()
+    found = current_analysis()
 except Exception as error:  # noqa: BLE001
-    ui.show_error(error)
+    show_error(error)
     st.stop()
 if found is None:
     st.caption("Choose a clip and press **Analyze**.")
@@ -87,14 +84,13 @@ current = st.session_state["current"]
 
 st.subheader(f"{clip.name} with {choice.label}")
 for entry in choice.chord_models:
-    ui.synthetic_note(entry)
+    synthetic_note(entry)
 message = no_hand_message(analysis)
 if message and choice.image is None:
     st.error(message)
     st.stop()
 if message:
-    st.warning(f"No hand was found in any of the {len(analysis.frames)} sampled frames: the landmark model could "
-               "not decide any; the image model decides every frame on its own.")
+    st.warning(no_hand_image_decides(len(analysis.frames)))
 message = fretboard_message(analysis)
 if message:
     st.error(message)
@@ -124,8 +120,8 @@ video_col, frame_col = st.columns(2)
 boxes = fretboard_boxes(sample) if sample else {}
 with video_col:
     if not analysis.clip.is_image:
-        video = ui.derived_path("videos", ui.digest_of(clip), choice.key, current["fps"], current["start"],
-                                current["end"]).with_suffix(".mp4")
+        video = derived_path("videos", digest_of(clip), choice.key, current["fps"], current["start"],
+                             current["end"]).with_suffix(".mp4")
         if not video.exists():
             with st.spinner("Drawing the annotated video..."):
                 write_annotated_video(analysis, video, boxes)
@@ -136,7 +132,7 @@ with frame_col:
     if n > 1:
         index = st.slider("Frame", 0, n - 1, key="frame_index")
     frame = analysis.frames[index]
-    image = ui.frame_image(ui.digest_of(clip), frame.time, str(clip))
+    image = frame_image(digest_of(clip), frame.time, str(clip))
     box, box_source = frame_box(frame, boxes)
     detector = choice.detector.name if choice.detector else ""
     label = (frame.chord, frame.prediction.probabilities.get(frame.chord, 0.0))
@@ -162,16 +158,16 @@ with frame_col:
                for slot, p in frame.by_model.items()}
     if choice.fused:
         answers["fused"] = ("fused", frame.prediction.probabilities if frame.prediction.covered else {})
-    st.plotly_chart(ui.answers_figure(answers, analysis.classes), key="frame_probabilities")
+    st.plotly_chart(answers_figure(answers, analysis.classes), key="frame_probabilities")
     rows = [{"model": label, "chord": max(probs, key=probs.get) if probs else "no hand",
              "p": max(probs.values()) if probs else None, **{c: probs.get(c) for c in analysis.classes}}
             for label, (_, probs) in answers.items()]
     st.dataframe(rows, hide_index=True, key="frame_models",
                  column_config={c: st.column_config.NumberColumn(format="%.3f") for c in ["p", *analysis.classes]})
     if choice.fused:
-        st.caption(fusion_note(ui.model_set(choice).weights))
+        st.caption(fusion_note(model_set(choice).weights))
     elif not frame.prediction.covered:
-        st.caption("No hand in this frame: the landmark model cannot decide it.")
+        st.caption(NO_HAND_IN_FRAME)
     if st.button("Explain this frame", key="explain_frame_button"):
         st.session_state["explain_index"] = index
         st.switch_page("app_pages/explain.py")

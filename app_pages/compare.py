@@ -8,13 +8,17 @@ maps of each model's embeddings of the same frames (:func:`pipeline.compare.repo
 
 import streamlit as st
 
-from app_pages import common as ui
-from labeling.store import LabelStore
+from app_pages.ui.cache import chord_model
+from app_pages.ui.messages import show_error, synthetic_note
+from app_pages.ui.sidebar import chosen_models, data_dir
 from labeling.sets import labeled_sets, load_labeled_set
+from labeling.store import LabelStore
+from pipeline.compare.report import compare_models
 from pipeline.compare.scoring import evaluate_models
+from pipeline.figures import confusion_figure, maps_figure
 
 st.title("Compare models")
-models = ui.chosen_models("chord")
+models = chosen_models("chord")
 if not models:
     st.warning("Choose one or more chord models (landmark or image models) in the sidebar.")
     st.stop()
@@ -36,17 +40,15 @@ def model_reports(fingerprint: str, keys: tuple[str, ...], _frames, _models):
 @st.cache_data(show_spinner="Embedding the frames and computing the maps...", max_entries=4)
 def embedding_maps(fingerprint: str, keys: tuple[str, ...], _frames, _models):
     """t-SNE / PCA maps of the models' embeddings of the set's frames (embeddings cached on disk too)."""
-    from pipeline.compare.report import compare_models, maps_figure
-
     return maps_figure(compare_models(list(_models), _frames.images, hands=_frames.hands, thumbnails=False))
 
 
 try:
-    with LabelStore(ui.data_dir()) as store:
+    with LabelStore(data_dir()) as store:
         sets = labeled_sets(store)
         snapshot_key = ",".join(s.fingerprint for s in store.snapshots())
 except Exception as error:  # noqa: BLE001
-    ui.show_error(error)
+    show_error(error)
     st.stop()
 
 entries = {m.name: m for m in models}
@@ -58,25 +60,26 @@ names = b.multiselect("Models", list(entries), default=list(entries), key="compa
 if not names:
     st.caption("Choose one or more models.")
     st.stop()
-if not st.button("Compare", type="primary", key="compare_run") and st.session_state.get("compared") != (chosen_set, names):
+pressed = st.button("Compare", type="primary", key="compare_run")
+if not pressed and st.session_state.get("compared") != (chosen_set, names):
     st.caption("Choose a labeled set and the models, then press **Compare**.")
     st.stop()
 st.session_state["compared"] = (chosen_set, names)
 
 try:
-    frames = labeled_frames(chosen_set, str(ui.data_dir()), snapshot_key)
-    loaded = [(name, ui.chord_model(entries[name])) for name in names]
+    frames = labeled_frames(chosen_set, str(data_dir()), snapshot_key)
+    loaded = [(name, chord_model(entries[name])) for name in names]
     keys = tuple(entries[name].key for name in names)
     reports = model_reports(frames.fingerprint, keys, frames, loaded)
 except Exception as error:  # noqa: BLE001
-    ui.show_error(error)
+    show_error(error)
     st.stop()
 
 st.caption(f"{len(frames.truth)} frames of {chosen_set}. Accuracy counts a frame a model cannot decide (a landmark "
            "model without a hand) as None; covered accuracy is on the frames it decided. A fused row pools a "
            "landmark and an image model per frame, weighted by their held-out accuracy, as Analyze does.")
 for name in names:
-    ui.synthetic_note(entries[name])
+    synthetic_note(entries[name])
 number = st.column_config.NumberColumn(format="%.3f")
 st.dataframe([{"model": name, "kind": entries[name].kind if name in entries else "fused", "frames": r.n,
                "accuracy": r.accuracy, "coverage": r.coverage, "covered accuracy": r.covered_accuracy,
@@ -89,7 +92,7 @@ st.dataframe([{"model": name, **r.per_class_f1} for name, r in reports.items()],
 columns = st.columns(min(3, max(1, len(reports))))
 for k, (name, report) in enumerate(reports.items()):
     with columns[k % len(columns)]:
-        st.plotly_chart(ui.confusion_figure(report, name), key=f"confusion_{name}")
+        st.plotly_chart(confusion_figure(report, name), key=f"confusion_{name}")
 
 st.subheader("Embeddings")
 st.caption("Each model's embedding of the same frames (a landmark model's hand features, an image model's "
@@ -101,4 +104,4 @@ if st.session_state.get("compare_maps_for") == (chosen_set, names):
     try:
         st.plotly_chart(embedding_maps(frames.fingerprint, keys, frames, loaded), key="compare_maps_figure")
     except Exception as error:  # noqa: BLE001
-        ui.show_error(error)
+        show_error(error)

@@ -1,22 +1,30 @@
 """Explain: one frame of the analysed clip and why each chosen model says what it says: per-class
 probabilities and the top three, two models side by side; for an image model the occlusion heatmap over
-the frame (:func:`pipeline.explain.occlusion.explain_frame`, cached per model, frame and target), for a landmark
+the frame (:func:`pipeline.explain.service.explain_frame`, cached per model, frame and target), for a landmark
 model which fingers decided (Captum feature ablation over finger groups, drawn on the hand).
 """
 
 import streamlit as st
 
-from app_pages import common as ui
-from pipeline.studio import IMAGE_KINDS
+from app_pages.ui.cache import chord_model, frame_image, image_answer, occlusion
+from pipeline.figures import probability_figure
+from app_pages.ui.files import digest_of
+from app_pages.ui.messages import show_error
+from app_pages.ui.sidebar import chosen_models
+from app_pages.ui.state import current_analysis
+from pipeline.explain.service import explain_landmarks
+from pipeline.models.catalogue import IMAGE_KINDS
+from pipeline.text import NO_HAND_IN_FRAME, NO_HAND_TO_ATTRIBUTE
 from pipeline.vision.drawing import annotate_frame, frame_box
+from pipeline.vision.overlays import FingerAnnotator, HeatmapAnnotator, side_by_side
 
 PREDICTED = "(each model's top chord)"
 
 st.title("Explain a frame")
 try:
-    found = ui.current_analysis()
+    found = current_analysis()
 except Exception as error:  # noqa: BLE001 - a model folder that no longer loads, say
-    ui.show_error(error)
+    show_error(error)
     st.stop()
 if found is None:
     st.info("Analyze a clip first; then pick one of its frames here.")
@@ -30,25 +38,25 @@ if st.session_state.get("explain_index", 0) >= n:
 index = st.slider("Frame", 0, n - 1, key="explain_index") if n > 1 else 0
 frame = analysis.frames[index]
 
-entries = {e.name: e for e in ui.chosen_models("chord")}
+entries = {e.name: e for e in chosen_models("chord")}
 chosen = st.multiselect("Models (up to two, side by side)", list(entries), max_selections=2, key="explain_models",
                         default=[e.name for e in choice.chord_models if e.name in entries][:2],
                         help="Any landmark or image models chosen in the sidebar, not only the analysis's.")
 models = {}
 for name in chosen:
     try:
-        models[name] = ui.chord_model(entries[name])
+        models[name] = chord_model(entries[name])
     except Exception as error:  # noqa: BLE001 - a folder that fails to load: say so, explain the others
-        ui.show_error(error)
+        show_error(error)
 classes = sorted({c for model in models.values() for c in model.classes},
                  key=lambda c: analysis.classes.index(c) if c in analysis.classes else 99)
 target = st.selectbox("Target chord", [PREDICTED] + classes, key="explain_target",
                       help="The chord to explain: by default each model's own top chord.")
 wanted = None if target == PREDICTED else target
 
-digest = ui.digest_of(clip)
+digest = digest_of(clip)
 detector_key = choice.detector.key if choice.detector else "-"
-image = ui.frame_image(digest, frame.time, str(clip))
+image = frame_image(digest, frame.time, str(clip))
 picture, answers = st.columns([1, 1])
 with picture:
     st.image(annotate_frame(image, frame.hands, None, frame_box(frame)[0]),
@@ -57,7 +65,7 @@ with picture:
                      f"(p {frame.prediction.probability:.2f})")
     hand = frame.hands.fretting
     if hand is None:
-        st.warning("No hand was found in this frame: a landmark model has nothing to go on here.")
+        st.warning(NO_HAND_IN_FRAME)
     else:
         st.caption(f"Fretting hand: {hand.handedness} as MediaPipe labels it, score {hand.score:.2f}; "
                    f"{len(frame.hands)} hand(s) in the frame.")
@@ -74,17 +82,17 @@ with answers:
                 if own is not None and own.key == entry.key and slot in frame.by_model:
                     prediction = frame.by_model[slot]  # the analysis's own model: its answer is stored
                 elif slot == "image":
-                    prediction = ui.image_answer(entry.key, digest, frame.time, detector_key, model, frame, image)
+                    prediction = image_answer(entry.key, digest, frame.time, detector_key, model, frame, image)
                 else:
                     prediction = model.predict_one(frame.hands)
             except Exception as error:  # noqa: BLE001
-                ui.show_error(error)
+                show_error(error)
                 continue
             if not prediction.covered:
                 st.caption("Cannot decide: no hand.")
                 continue
             focus = prediction.chord if wanted is None else wanted
-            st.plotly_chart(ui.probability_figure(prediction.probabilities, focus), key=f"explain_probs_{name}")
+            st.plotly_chart(probability_figure(prediction.probabilities, focus), key=f"explain_probs_{name}")
             st.dataframe([{"chord": c, "probability": round(p, 3)} for c, p in prediction.top(3)],
                          hide_index=True, key=f"explain_top_{name}")
             if wanted is not None and wanted not in prediction.probabilities:
@@ -108,13 +116,11 @@ elif st.toggle("Show the occlusion heatmap", value=True, key="explain_heatmap",
             continue
         try:
             with st.spinner(f"Occluding the frame for {name} (a CNN takes a fraction of a second, a ViT seconds)..."):
-                attributions[name] = ui.occlusion(entries[name].key, digest, frame.time, wanted, detector_key,
+                attributions[name] = occlusion(entries[name].key, digest, frame.time, wanted, detector_key,
                                                   model, frame, image)
         except Exception as error:  # noqa: BLE001
-            ui.show_error(error)
+            show_error(error)
     if attributions:
-        from pipeline.explain.occlusion import HeatmapAnnotator, side_by_side
-
         def describe(name, attribution) -> str:
             settings = attribution.settings
             region = settings.get("region", "frame")
@@ -145,17 +151,15 @@ landmark_names = [name for name in models if entries[name].kind == "landmarks"]
 if not landmark_names:
     st.caption("No landmark model chosen above: finger attribution is for landmark models.")
 elif hand is None:
-    st.caption("No hand in this frame, so there is nothing to attribute.")
+    st.caption(NO_HAND_TO_ATTRIBUTE)
 elif st.toggle("Show which fingers decided (Captum feature ablation over finger groups)", key="explain_fingers"):
-    from pipeline.explain.occlusion import FingerAnnotator, explain_landmarks
-
     columns = st.columns(max(1, len(landmark_names)))
     for column, name in zip(columns, landmark_names):
         with column:
             try:
                 attribution = explain_landmarks(hand, models[name], wanted, width=image.shape[1], height=image.shape[0])
             except Exception as error:  # noqa: BLE001
-                ui.show_error(error)
+                show_error(error)
                 continue
             st.image(FingerAnnotator().annotate(image, attribution),
                      caption=f"{name}: drop in p({attribution.target}) when a finger group is removed")

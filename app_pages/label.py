@@ -14,17 +14,24 @@ from pathlib import Path
 
 import streamlit as st
 
-from app_pages import common as ui
+from app_pages.ui.cache import chord_model, model_set
+from app_pages.ui.files import derived_path
+from app_pages.ui.messages import show_error
+from app_pages.ui.pickers import model_choice
+from app_pages.ui.sidebar import chosen_models, data_dir
+from app_pages.ui.training import train_landmarks_button
 from labeling.export import FORMATS, export_snapshot
 from labeling.ingest import ModelRef, add_clip
+from labeling.labels import default_author
 from labeling.queue import STATUSES, review_queue
-from labeling.store import LabelStore, default_author
-from pipeline.studio import chord_keys, label_chords, sample_clips
+from labeling.store import LabelStore
+from pipeline.models.catalogue import chord_keys, label_chords
+from pipeline.samples import sample_clips
 from pipeline.vision.drawing import annotate_frame
 from pipeline.vision.video import VIDEO_SUFFIXES, read_frame
 
 st.title("Label frames")
-root = ui.data_dir()
+root = data_dir()
 author = default_author()
 
 
@@ -62,7 +69,7 @@ def _refresh() -> None:
 try:
     store = LabelStore(root)
 except Exception as error:  # noqa: BLE001
-    ui.show_error(error)
+    show_error(error)
     st.stop()
 
 try:
@@ -76,18 +83,18 @@ try:
         clip = a.selectbox("Clip", clips, format_func=lambda p: p.name, key="label_add_clip")
         rate = b.number_input("Frames per second", 0.2, 10.0, 1.0, 0.2, key="label_add_fps")
         st.caption("Suggestions come from these models (a landmark and an image model are fused, as on Analyze):")
-        choice = ui.model_choice("label_add")
+        choice = model_choice("label_add")
         if st.button("Add frames", key="label_add"):
             try:
                 with st.spinner("Sampling frames and predicting their chords..."):
-                    ref = ModelRef.of(ui.model_set(choice), choice.chord_label) if choice else None
+                    ref = ModelRef.of(model_set(choice), choice.chord_label) if choice else None
                     result = add_clip(store, clip, fps=rate, model=ref, on_duplicate="skip", workers=1)
                 st.success(f"Added {len(result.frame_ids)} frames of {clip.name}"
                            + (f" ({len(result.skipped)} already in the store)" if result.skipped else "") + ".")
                 _refresh()
                 stats = store.stats()
             except Exception as error:  # noqa: BLE001
-                ui.show_error(error)
+                show_error(error)
 
     left, right = st.columns([3, 1])
     with right:
@@ -123,7 +130,7 @@ try:
     if queue:
         # Every chord model in the sidebar (the suggestions' models are among them), image models too: each
         # suggestion has its button. A card lists its classes; the sample model's is written when it is built.
-        classes = [c for m in ui.chosen_models("chord") for c in m.classes or ui.chord_model(m).classes]
+        classes = [c for m in chosen_models("chord") for c in m.classes or chord_model(m).classes]
         chords = label_chords(classes, list(stats.chords))
         keys = chord_keys(chords)
         covered = [p for p in predictions if p.covered]
@@ -152,26 +159,26 @@ try:
                 snapshot = store.create_snapshot(name)
                 st.success(f"Snapshot {snapshot.name}: {snapshot.n_frames} frames.")
             except Exception as error:  # noqa: BLE001
-                ui.show_error(error)
+                show_error(error)
     snapshots = [s.name for s in store.snapshots()]
     with s2:
         chosen = st.selectbox("Snapshot", snapshots[::-1], key="export_snapshot")
         fmt = st.selectbox("Format", FORMATS, key="export_format")
         if chosen and st.button("Prepare export", key="export_prepare"):
             try:
-                out = ui.derived_path("exports", root, chosen, fmt)
+                out = derived_path("exports", root, chosen, fmt)
                 if not out.with_suffix(".zip").exists():
                     shutil.rmtree(out, ignore_errors=True)
                     export_snapshot(store, chosen, out / chosen, fmt)
                     shutil.make_archive(str(out), "zip", out)
                 st.session_state["export_zip"] = str(out.with_suffix(".zip"))
             except Exception as error:  # noqa: BLE001
-                ui.show_error(error)
+                show_error(error)
         if st.session_state.get("export_zip") and Path(st.session_state["export_zip"]).exists():
             zip_path = Path(st.session_state["export_zip"])
             st.download_button("Download export (zip)", zip_path.read_bytes(), f"{chosen}-{fmt}.zip",
                                "application/zip", key="export_download")
         if chosen:
-            ui.train_landmarks_button(store, chosen, key="label_retrain")
+            train_landmarks_button(store, chosen, key="label_retrain")
 finally:
     store.close()

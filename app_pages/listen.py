@@ -5,17 +5,19 @@ import json
 
 import streamlit as st
 
-from app_pages import common as ui
+from app_pages.ui.files import derived_path, digest_of
+from app_pages.ui.messages import show_error
+from app_pages.ui.state import current_analysis, current_clip
 from pipeline.audio.music import GUITAR_PROGRAMS, PATTERNS, PerformanceSettings
 from pipeline.audio.mux import render_listen_outputs
 from pipeline.audio.synth import SYNTHS, fluidsynth_unavailable_reason
 from pipeline.core.errors import InputError
 from pipeline.core.timeline import Timeline
-from pipeline.studio import ground_truth, sample_clips
+from pipeline.samples import ground_truth, sample_clips
 
 st.title("Listen")
 sources = []
-if ui.current_clip() is not None:
+if current_clip() is not None:
     sources.append("the analysed clip")
 sources += ["a sample clip's ground truth", "a timeline file"]
 source = st.radio("Chords from", sources, horizontal=True, key="listen_source")
@@ -23,7 +25,7 @@ source = st.radio("Chords from", sources, horizontal=True, key="listen_source")
 timeline, clip = None, None
 try:
     if source == "the analysed clip":
-        clip, _, analysis = ui.current_analysis()
+        clip, _, analysis = current_analysis()
         timeline = analysis.timeline
     elif source == "a sample clip's ground truth":
         samples = [p for p in sample_clips() if ground_truth(p) is not None]
@@ -40,7 +42,7 @@ try:
                 raise InputError(f"{upload.name} is not a chord timeline.")
             timeline = Timeline.from_dict(data)
 except Exception as error:  # noqa: BLE001
-    ui.show_error(error)
+    show_error(error)
 
 if timeline is None:
     st.stop()
@@ -60,14 +62,14 @@ if synth == "fluidsynth" and fluidsynth_unavailable_reason():
 if st.button("Render", type="primary", key="listen_render"):
     try:
         settings = PerformanceSettings(guitar=guitar, pattern=pattern, bpm=float(bpm) if bpm else None)
-        out = ui.derived_path("listen", json.dumps(timeline.to_dict()), ui.digest_of(clip) if clip else "", synth,
+        out = derived_path("listen", json.dumps(timeline.to_dict()), digest_of(clip) if clip else "", synth,
                               pattern, guitar, bpm, mix)
         with st.spinner("Playing the chords..."):
             result = render_listen_outputs(timeline, out, clip=clip, settings=settings, synth=synth, mix=mix,
                                            name="chords")
         st.session_state["listen_result"] = result
     except Exception as error:  # noqa: BLE001
-        ui.show_error(error)
+        show_error(error)
 
 result = st.session_state.get("listen_result")
 if result is not None and result.wav.exists():

@@ -4,15 +4,17 @@ landmark model from a snapshot with progress, and any kind as a background job."
 
 import streamlit as st
 
-from app_pages import common as ui
+from app_pages.ui.messages import show_error, synthetic_note
+from app_pages.ui.sidebar import available_models, chosen_models, data_dir
+from app_pages.ui.training import train_landmarks_button
 from labeling.store import LabelStore
 from labeling.train import job_status, start_job
 from pipeline.core.config import get_settings
-from pipeline.studio import SAMPLE, card_rows
+from pipeline.models.catalogue import SAMPLE, card_rows
 
 st.title("Models")
-entries = ui.available_models()
-chosen = {e.name for e in ui.chosen_models(None)}
+entries = available_models()
+chosen = {e.name for e in chosen_models(None)}
 st.dataframe([{"model": e.name, "kind": e.kind, "chosen": e.name in chosen,
                "synthetic": e.synthetic, "folder": str(e.folder),
                "classes": " ".join(e.card.get("classes", [])),
@@ -20,7 +22,7 @@ st.dataframe([{"model": e.name, "kind": e.kind, "chosen": e.name in chosen,
                "CV accuracy": e.card.get("cv_accuracy", e.card.get("metrics", {}).get("holdout_accuracy")),
                "trained": e.card.get("created", e.card.get("date", ""))} for e in entries],
              hide_index=True, key="models_table")
-st.caption(f"Models trained here live in {get_settings().models_dir} and {ui.data_dir() / 'models'}. "
+st.caption(f"Models trained here live in {get_settings().models_dir} and {data_dir() / 'models'}. "
            "Image models and detectors need a network to start from a hub backbone (`facebook/dinov2-small`, "
            "`yolov8n.pt`); trained folders load offline.")
 
@@ -30,14 +32,15 @@ if entry is not None:
         st.info("The sample model is built on first use (about a minute) from synthetic renders of the sample "
                 "clips' scenes; its card appears here once it is built.")
     else:
-        ui.synthetic_note(entry)
-        st.dataframe([{"field": k, "value": v} for k, v in card_rows(entry.card)], hide_index=True, key="models_card_table")
+        synthetic_note(entry)
+        st.dataframe([{"field": k, "value": v} for k, v in card_rows(entry.card)], hide_index=True,
+                     key="models_card_table")
 
 st.subheader("Train from a label snapshot")
 try:
-    store = LabelStore(ui.data_dir())
+    store = LabelStore(data_dir())
 except Exception as error:  # noqa: BLE001
-    ui.show_error(error)
+    show_error(error)
     st.stop()
 try:
     snapshots = [s.name for s in store.snapshots()][::-1]
@@ -45,7 +48,7 @@ try:
         st.info("No snapshot yet: label frames on the Label page and take a snapshot there.")
     else:
         snapshot = st.selectbox("Snapshot", snapshots, key="models_snapshot")
-        ui.train_landmarks_button(store, snapshot, key="models_train")
+        train_landmarks_button(store, snapshot, key="models_train")
         kind = st.selectbox("Background job of kind", ["landmarks", "cnn", "image"], key="models_job_kind",
                             help="Runs `python -m pipeline train --kind KIND` on the snapshot's export in its own "
                                  "process; it keeps running when you leave the page.")
@@ -54,7 +57,7 @@ try:
                 job = start_job(store, snapshot, kind)
                 st.success(f"Job {job.id} started ({kind} on {snapshot}).")
             except Exception as error:  # noqa: BLE001
-                ui.show_error(error)
+                show_error(error)
     jobs = [job_status(store, j.id) for j in store.jobs()[:20]]
     if jobs:
         st.button("Refresh jobs", key="models_jobs_refresh")

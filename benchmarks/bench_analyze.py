@@ -94,7 +94,7 @@ def clip_rows(model, fps: float = 5.0, repeat: int = 3) -> list[list]:
 
 def train_real_models(real: Path):
     """A landmark SVM and the default CNN on the real train split (as the CLI's defaults would)."""
-    from pipeline.models.image import train_image_model
+    from pipeline.models.image.training import train_image_model
 
     train = read_image_folder(real, "train")
     landmarks = train_landmark_model_on_images(train, feature_versions=("raw63",), estimators=("svm",))

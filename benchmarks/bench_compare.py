@@ -29,7 +29,8 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 import numpy as np
 
 from benchmarks.common import print_table
-from pipeline.compare.report import compare_models, embedding_map
+from pipeline.compare.maps import embedding_map
+from pipeline.compare.report import compare_models
 from pipeline.core.config import get_settings
 
 
@@ -59,7 +60,7 @@ def bench_tsne(quick: bool) -> list[list]:
 
 def bench_report(data_root: Path) -> list[list]:
     from pipeline.models.datasets import read_image_folder
-    from pipeline.models.image import train_image_model
+    from pipeline.models.image.training import train_image_model
     from pipeline.models.landmark import train_landmark_model_on_images
 
     train = read_image_folder(data_root, "train")

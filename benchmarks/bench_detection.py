@@ -14,7 +14,7 @@ Training recipe (not part of the tests; about 10 minutes on two CPU cores)::
         [--n-train 400 --n-val 80 --imgsz 320 --epochs 10 --warmup-epochs 1] \
         [--real ../shared/data/guitar-chords-real --show /tmp/det-show]
 
-renders a synthetic YOLO set (:func:`tools.samplegen.synthetic.make_yolo_dataset`) under ``--out``, trains
+renders a synthetic YOLO set (:func:`tools.samplegen.datasets.make_yolo_dataset`) under ``--out``, trains
 ``yolov8n.yaml`` from scratch on it, prints training time and validation mAP50 / mAP50-95, then
 times the trained model. With ``--real`` it also runs the detector over real frames (``val/<chord>/``,
 a few per class) and reports how often it finds a fretboard; with ``--show`` it draws those frames
@@ -37,7 +37,7 @@ from benchmarks.common import median_seconds, print_table
 
 
 def _frame() -> np.ndarray:
-    from tools.samplegen.synthetic import render_frame
+    from tools.samplegen.render import render_frame
 
     frame, _ = render_frame("G", np.random.default_rng(7))
     return frame  # (360, 640, 3) RGB
@@ -109,8 +109,9 @@ def main(argv: list[str] | None = None) -> None:
 
     weights = args.weights or "yolov8n.yaml"
     if args.train:
-        from pipeline.vision.detection import read_card, train_detector
-        from tools.samplegen.synthetic import make_yolo_dataset
+        from pipeline.models.cards import read_card
+        from pipeline.models.detector import train_detector
+        from tools.samplegen.datasets import make_yolo_dataset
 
         start = time.perf_counter()
         data = args.out / "data" / "data.yaml"
@@ -130,10 +131,10 @@ def main(argv: list[str] | None = None) -> None:
             [
                 ["render data set, s", rendered],
                 ["train, s", trained],
-                ["val mAP50", card["metrics"]["mAP50"]],
-                ["val mAP50-95", card["metrics"]["mAP50-95"]],
-                ["val precision", card["metrics"]["precision"]],
-                ["val recall", card["metrics"]["recall"]],
+                ["val mAP50", card.metrics["mAP50"]],
+                ["val mAP50-95", card.metrics["mAP50-95"]],
+                ["val precision", card.metrics["precision"]],
+                ["val recall", card.metrics["recall"]],
             ],
         )
     if args.real is not None:

@@ -3,7 +3,7 @@
 The issue's bar: the default explanation of a 640x360 frame at least 10x faster than plain Captum at
 the seed's full-frame settings (a 60x60 window, stride 20: 480 windows), with a map correlation of at
 least 0.95 to plain Captum's. The default IS the seed's window and stride (scaled to the frame), evaluated
-coarse to fine (``method="adaptive"``, see :mod:`pipeline.explain.occlusion`), so both columns compare with the
+coarse to fine (``method="adaptive"``, see :mod:`pipeline.explain.adaptive`), so both columns compare with the
 same reference.
 
 Models and frames (``--frames`` real val frames of different chords, every one 640x360; seconds are
@@ -41,14 +41,17 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np
 
 from benchmarks.common import print_table
-from pipeline.explain.occlusion import SEED_STRIDE, SEED_WINDOW, explain_frame, map_correlation
+from pipeline.explain.attribution import map_correlation
+from pipeline.explain.checks import SEED_STRIDE, SEED_WINDOW
+from pipeline.explain.service import explain_frame
 
 
 def _vit():
     import torch
     from transformers import Dinov2Config, Dinov2Model
 
-    from pipeline.models.image import ImageModelCard, TransformerChordModel
+    from pipeline.models.cards import ImageModelCard
+    from pipeline.models.image.transformer import TransformerChordModel
 
     torch.manual_seed(0)
     backbone = Dinov2Model(Dinov2Config(hidden_size=384, num_hidden_layers=12, num_attention_heads=6,
@@ -65,7 +68,7 @@ def _real_frames(n: int) -> list[tuple[str, np.ndarray]]:
 
     from pipeline.core.config import get_settings
     from pipeline.models.datasets import read_image_folder
-    from pipeline.models.image import read_rgb
+    from pipeline.models.image.inputs import read_rgb
 
     images = read_image_folder(get_settings().real_data, "val")
     chosen, seen = [], set()
@@ -82,7 +85,8 @@ def _real_frames(n: int) -> list[tuple[str, np.ndarray]]:
 def _trained_cnn(folder: str | None):
     from pipeline.core.config import get_settings
     from pipeline.models.datasets import read_image_folder
-    from pipeline.models.image import load_image_model, train_image_model
+    from pipeline.models.image.loading import load_image_model
+    from pipeline.models.image.training import train_image_model
 
     if folder:
         return load_image_model(folder)
@@ -95,7 +99,7 @@ def _trained_vit(folder: str):
     split and saved there."""
     from pathlib import Path
 
-    from pipeline.models.image import load_image_model
+    from pipeline.models.image.loading import load_image_model
 
     if (Path(folder) / "card.json").is_file():
         return load_image_model(folder)
@@ -106,7 +110,7 @@ def _trained_vit(folder: str):
 
     from pipeline.core.config import get_settings
     from pipeline.models.datasets import read_image_folder
-    from pipeline.models.image import train_image_model
+    from pipeline.models.image.training import train_image_model
 
     print(f"training a small DINOv2 on the real train split into {folder} (about 15 minutes)...", flush=True)
     torch.manual_seed(0)
@@ -131,25 +135,19 @@ def _plain_estimated(frame, model, window, stride):
     import torch
     from captum.attr import Occlusion
 
-    from pipeline.explain.occlusion import (
-        Attribution,
-        _baseline,
-        _geometry,
-        _positions,
-        _probabilities_fn,
-        _resize,
-        _to_tensor,
-    )
-    from pipeline.models.image import _normalise
+    from pipeline.explain.attribution import Attribution
+    from pipeline.explain.checks import window_and_stride, window_positions
+    from pipeline.explain.forward import baseline_image, probabilities_fn, resize_batch, to_tensor
+    from pipeline.models.image.inputs import normalise
 
-    window, stride = _geometry(frame.shape, window, stride)
-    probabilities = _probabilities_fn(model)
+    window, stride = window_and_stride(frame.shape, window, stride)
+    probabilities = probabilities_fn(model)
 
     def forward(x):
-        return probabilities(_normalise(_resize(x, model.input_size), model.card.mean, model.card.std))
+        return probabilities(normalise(resize_batch(x, model.input_size), model.card.mean, model.card.std))
 
-    x = _to_tensor(frame)
-    base = _baseline(x, "zero", window)
+    x = to_tensor(frame)
+    base = baseline_image(x, "zero", window)
     times = []
     with torch.no_grad():
         p = forward(x)[0].numpy()
@@ -163,7 +161,8 @@ def _plain_estimated(frame, model, window, stride):
     with torch.inference_mode():
         attribution = Occlusion(forward).attribute(x, sliding_window_shapes=(3, *window), strides=(3, *stride),
                                                    baselines=base, target=index, perturbations_per_eval=16)
-    passes = _positions(frame.shape[0], window[0], stride[0]) * _positions(frame.shape[1], window[1], stride[1])
+    passes = (window_positions(frame.shape[0], window[0], stride[0])
+              * window_positions(frame.shape[1], window[1], stride[1]))
     return Attribution(attribution[0].mean(0).numpy(), model.classes[index], float(p[index]),
                        {"method": "plain (estimated)", "passes": passes}, passes * statistics.median(times))
 

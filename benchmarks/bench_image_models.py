@@ -27,12 +27,10 @@ import numpy as np
 from benchmarks.common import median_seconds, print_table
 from pipeline.core.config import SAMPLE_MEDIA_DIR, get_settings
 from pipeline.models.datasets import read_image_folder
-from pipeline.models.image import (
-    ImageModelCard,
-    TransformerChordModel,
-    train_image_model,
-)
-from pipeline.timeline.evaluation import evaluate_predictions
+from pipeline.models.cards import ImageModelCard
+from pipeline.models.image.training import train_image_model
+from pipeline.models.image.transformer import TransformerChordModel
+from pipeline.models.evaluation import evaluate_predictions
 
 RECIPES = (("default 72x128", (72, 128), 6), ("larger 96x160", (96, 160), 8))
 
@@ -62,7 +60,7 @@ def sample_clip_frames(fps: float = 5.0) -> tuple[list[np.ndarray], list[str]]:
 
 def synthetic_frames(classes: list[str], per_class: int = 10, seed: int = 99) -> tuple[list[np.ndarray], list[str]]:
     """Renders of random scenes (camera, guitar, hand, light); a third of ``None`` frames show no hand."""
-    from tools.samplegen.synthetic import render_frame
+    from tools.samplegen.render import render_frame
 
     rng = np.random.default_rng(seed)
     frames, truth = [], []

@@ -23,7 +23,8 @@ import numpy as np
 
 from benchmarks.common import print_table
 from labeling.queue import review_queue
-from labeling.store import LabelStore, NewFrame, NewPrediction
+from labeling.records import NewFrame, NewPrediction
+from labeling.store import LabelStore
 from pipeline.core.chords import VOCABULARY
 
 N_FRAMES = 50_000

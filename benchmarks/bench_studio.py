@@ -24,8 +24,8 @@ from streamlit.testing.v1 import AppTest
 from benchmarks.common import print_table
 from pipeline.core.config import REPO_ROOT, SAMPLE_MEDIA_DIR
 
-PAGES = {"Analyze": "analyze-clip", "Explain": "explain-frame", "Label": "label-frames", "Compare": "compare-models",
-         "Listen": "listen-chords", "Models": "model-cards"}
+PAGES = {name: f"app_pages/{name.lower()}.py"
+         for name in ("Analyze", "Explain", "Label", "Compare", "Listen", "Models")}
 
 
 def timed_run(action) -> float:
@@ -39,17 +39,16 @@ def random_cnn(folder: Path) -> Path:
     import torch
 
     from pipeline.core.chords import VOCABULARY
-    from pipeline.models.image import CNN_INPUT_SIZE, CNNChordModel, ImageModelCard, _cnn_module
+    from pipeline.models.cards import CNN_INPUT_SIZE, ImageModelCard
+    from pipeline.models.image.cnn import CNNChordModel, cnn_module
 
     torch.manual_seed(0)
     card = ImageModelCard(kind="cnn", input_size=list(CNN_INPUT_SIZE), classes=list(VOCABULARY), embedding_dim=256,
                           trained_on="nothing: random weights (benchmark)", trained_from_scratch=True)
-    return CNNChordModel(_cnn_module(len(VOCABULARY)), card).save(folder)
+    return CNNChordModel(cnn_module(len(VOCABULARY)), card).save(folder)
 
 
 def main(repeat: int = 5) -> None:
-    from streamlit.util import calc_hash
-
     scratch = tempfile.TemporaryDirectory(prefix="bench-studio-")
     os.environ["CHORD_STUDIO_MODELS"] = os.pathsep.join(["sample", str(random_cnn(Path(scratch.name) / "cnn"))])
     at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=600)
@@ -63,16 +62,14 @@ def main(repeat: int = 5) -> None:
                 f"title {at.title[0].value if at.title else '-'}")
 
     rows = [["scrub a frame (Analyze)", statistics.median(scrub), max(scrub), shown()]]
-    for name, url in PAGES.items():
-        def go(url=url):
-            at._page_hash = calc_hash(url)
-            at.run()
+    for name, page in PAGES.items():
+        def go(page=page):
+            at.switch_page(page).run()
         go()  # first visit may fill a cache
         times = [timed_run(go) for _ in range(repeat)]
         rows.append([f"open {name}", statistics.median(times), max(times), shown()])
     # On Explain: each new frame computes the CNN's heatmap; going back to one reads the cache.
-    at._page_hash = calc_hash(PAGES["Explain"])
-    at.run()
+    at.switch_page(PAGES["Explain"]).run()
     frames = [(k * 7) % 30 for k in range(1, repeat + 1)]
     new = [timed_run(lambda k=k: at.slider(key="explain_index").set_value(k).run()) for k in frames]
     rows.append(["scrub to a new frame (Explain, CNN heatmap computed)", statistics.median(new), max(new), shown()])

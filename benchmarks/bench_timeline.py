@@ -7,7 +7,7 @@ seconds, exactly where the majority vote's one-second windows cut, and ``strummi
 both change on sampled frames. ``progression_108bpm`` changes at 108 BPM in bars and half bars, off
 the whole seconds and off the 0.2 s sampling grid, as real playing does.
 
-Columns (see :func:`pipeline.timeline.evaluation.score_timeline`):
+Columns (see :func:`pipeline.models.evaluation.score_timeline`):
 
 - frame acc: share of the clip's time with the right chord (sampled every 0.04 s).
 - segment F1: predicted segments matching true ones one to one (same chord, overlap at least half
@@ -34,7 +34,7 @@ from pipeline.core.config import SAMPLE_MEDIA_DIR
 from pipeline.core.timeline import Timeline
 from pipeline.models.registry import load_model_set
 from pipeline.timeline.analyze import analyze_clip, resmooth
-from pipeline.timeline.evaluation import CHANGE_TOLERANCE, score_timeline
+from pipeline.models.evaluation import CHANGE_TOLERANCE, score_timeline
 from pipeline.timeline.smoothing import METHODS, SmoothingSettings
 
 CLIPS = ("progression", "strumming_em_d", "progression_108bpm")

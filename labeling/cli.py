@@ -12,19 +12,25 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from labeling.export import FORMATS as EXPORT_FORMATS
+from labeling.export import export_snapshot
+from labeling.formats import FORMATS as IMPORT_FORMATS
+from labeling.ingest import ModelRef, add_clip, add_dataset, add_images
+from labeling.labels import default_author
+from labeling.queue import STATUSES, review_queue
+from labeling.store import LabelStore
+from labeling.train import job_status, start_job, train_from_snapshot
+from pipeline.cli import run_parser
 from pipeline.core.errors import InputError
+from pipeline.vision.video import VIDEO_SUFFIXES
 
 
-def _store(args):
-    from labeling.store import LabelStore
-
+def _store(args: argparse.Namespace) -> LabelStore:
     return LabelStore(args.store)
 
 
 def cmd_add(args: argparse.Namespace) -> int:
-    from labeling.ingest import ModelRef, add_clip, add_dataset, add_images
-    from pipeline.vision.video import VIDEO_SUFFIXES
-
+    """``add PATH``: add a clip, a folder of images or a dataset (folder or zip); returns the exit status."""
     path = Path(args.path)
     if not path.exists():
         raise InputError(f"Nothing at {path}.")
@@ -40,14 +46,14 @@ def cmd_add(args: argparse.Namespace) -> int:
         else:
             result = add_dataset(store, path, format=args.format, model=model, on_duplicate=duplicates,
                                  workers=args.workers)
-    print(f"added {len(result.frame_ids)} frames" + (f", skipped {len(result.skipped)} duplicates" if result.skipped else "")
+    print(f"added {len(result.frame_ids)} frames"
+          + (f", skipped {len(result.skipped)} duplicates" if result.skipped else "")
           + (f", predicted by {model.name}" if model else ""))
     return 0
 
 
 def cmd_queue(args: argparse.Namespace) -> int:
-    from labeling.queue import review_queue
-
+    """``queue``: print the frames to review next (or JSON with ``--json``); returns the exit status."""
     with _store(args) as store:
         items = review_queue(store, limit=args.limit, status=args.status, clip=args.clip, chord=args.chord,
                              model=args.model, near_duplicate_bits=args.near_duplicate_bits)
@@ -64,6 +70,7 @@ def cmd_queue(args: argparse.Namespace) -> int:
 
 
 def cmd_label(args: argparse.Namespace) -> int:
+    """``label FRAME CHORD`` or ``label FRAME --accept``: label a frame; returns the exit status."""
     with _store(args) as store:
         if args.accept:
             if args.chord:
@@ -78,8 +85,7 @@ def cmd_label(args: argparse.Namespace) -> int:
 
 
 def cmd_undo(args: argparse.Namespace) -> int:
-    from labeling.store import default_author
-
+    """``undo``: undo the last label change (yours, or anyone's with ``--anyone``); returns the exit status."""
     with _store(args) as store:
         event = store.undo(None if args.anyone else (args.by or default_author()))
     if event is None:
@@ -90,6 +96,7 @@ def cmd_undo(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
+    """``history FRAME``: print every label change of a frame; returns the exit status."""
     with _store(args) as store:
         frame = store.frame(args.frame)
         events = store.history(frame.id)
@@ -102,6 +109,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_snapshot(args: argparse.Namespace) -> int:
+    """``snapshot create NAME | list | diff OLD NEW``: freeze, list or compare snapshots; returns the exit status."""
     with _store(args) as store:
         if args.action == "create":
             if not args.names or len(args.names) != 1:
@@ -127,8 +135,7 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from labeling.export import export_snapshot
-
+    """``export SNAPSHOT OUT``: write a snapshot as ImageFolder, YOLO or CSV; returns the exit status."""
     with _store(args) as store:
         result = export_snapshot(store, args.snapshot, args.out, args.format, ratios=args.ratios, seed=args.seed)
     print(f"exported {sum(result.counts.values())} frames as {result.format} to {result.path}  " +
@@ -137,8 +144,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from labeling.train import start_job, train_from_snapshot
-
+    """``train SNAPSHOT``: train the landmark model here, or any kind as a background job; returns the exit status."""
     with _store(args) as store:
         if args.background or args.kind != "landmarks":
             job = start_job(store, args.snapshot, args.kind, args.out)
@@ -153,16 +159,17 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
-    from labeling.train import job_status
-
+    """``jobs [JOB]``: print the state of background jobs; returns the exit status."""
     with _store(args) as store:
-        jobs = [job_status(store, args.job)] if args.job is not None else [job_status(store, j.id) for j in store.jobs()]
+        ids = [args.job] if args.job is not None else [j.id for j in store.jobs()]
+        jobs = [job_status(store, job_id) for job_id in ids]
     for job in jobs:
         print(f"job {job.id}  {job.status:7s}  {job.kind} on {job.snapshot} -> {job.out}  {job.progress}")
     return 0
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
+    """``stats``: print the store's counts (or JSON with ``--json``); returns the exit status."""
     with _store(args) as store:
         stats = store.stats()
     if args.json:
@@ -179,15 +186,12 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m labeling``."""
-    from labeling.export import FORMATS as EXPORT_FORMATS
-    from labeling.ingest import FORMATS as IMPORT_FORMATS
-    from labeling.queue import STATUSES
-
     parser = argparse.ArgumentParser(prog="python -m labeling", description="Grow and correct a chord dataset.")
     parser.add_argument("--store", help="label store folder (default CHORD_STUDIO_DATA or <CHORD_STUDIO_HOME>/labels)")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    add = commands.add_parser("add", help="add frames: a clip, a folder of images, an ImageFolder/YOLO/COCO export or zip")
+    add = commands.add_parser("add", help="add frames: a clip, a folder of images, "
+                                          "an ImageFolder/YOLO/COCO export or zip")
     add.add_argument("path")
     add.add_argument("--format", default="auto", choices=IMPORT_FORMATS, help="dataset format (default: detected)")
     add.add_argument("--fps", type=float, default=1.0, help="frames sampled per second of a clip")
@@ -207,7 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
     queue.add_argument("--clip")
     queue.add_argument("--chord")
     queue.add_argument("--model", help="only this model's predictions")
-    queue.add_argument("--near-duplicate-bits", type=int, default=10, help="hash distance that counts as a duplicate; -1 keeps all")
+    queue.add_argument("--near-duplicate-bits", type=int, default=10,
+                       help="hash distance that counts as a duplicate; -1 keeps all")
     queue.add_argument("--json", action="store_true")
     queue.set_defaults(run=cmd_queue)
 
@@ -242,7 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--seed", type=int, default=0)
     export.set_defaults(run=cmd_export)
 
-    train = commands.add_parser("train", help="train a model on a snapshot (landmarks here; other kinds in the background)")
+    train = commands.add_parser("train", help="train a model on a snapshot "
+                                              "(landmarks here; other kinds in the background)")
     train.add_argument("snapshot")
     train.add_argument("--kind", default="landmarks")
     train.add_argument("--out", help="model folder (default <store>/models/<snapshot>-<kind>)")
@@ -263,6 +269,4 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 success, 2 bad input, 130 interrupted)."""
-    from pipeline.cli import run_parser
-
     return run_parser(build_parser(), argv)

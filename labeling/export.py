@@ -24,7 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from labeling.store import FrameRecord, LabelStore
+from labeling.records import FrameRecord
+from labeling.store import LabelStore
 from pipeline.core.errors import InputError
 
 SPLITS = ("train", "val", "test")
@@ -46,7 +47,8 @@ def group_key(frame: FrameRecord) -> str:
     return f"clip:{frame.clip}" if frame.clip is not None else f"frame:{frame.digest}"
 
 
-def assign_splits(frames: Sequence[FrameRecord], ratios: Sequence[float] = DEFAULT_RATIOS, seed: int = 0) -> dict[int, str]:
+def assign_splits(frames: Sequence[FrameRecord], ratios: Sequence[float] = DEFAULT_RATIOS,
+                  seed: int = 0) -> dict[int, str]:
     """Split of every frame, by group (see the module docstring).
 
     Args:

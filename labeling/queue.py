@@ -50,7 +50,9 @@ class QueueItem:
 def hash_array(blobs) -> np.ndarray:
     """Stack 32-byte difference hashes into an (n, 4) uint64 array."""
     blobs = list(blobs)
-    return np.frombuffer(b"".join(blobs), dtype=np.uint64).reshape(len(blobs), 4) if blobs else np.zeros((0, 4), np.uint64)
+    if not blobs:
+        return np.zeros((0, 4), np.uint64)
+    return np.frombuffer(b"".join(blobs), dtype=np.uint64).reshape(len(blobs), 4)
 
 
 def hamming(values: np.ndarray, value: np.ndarray) -> np.ndarray:
@@ -152,7 +154,8 @@ def review_queue(
             if answer:
                 name, probability = answer.rsplit(":", 1)
                 predicted[name] = max(predicted.get(name, 0.0), float(probability))
-        items.append(QueueItem(frame_id, n_chords > 1 or conflicts > 0, float(confidence), predicted, label, clip_name, time))
+        items.append(QueueItem(frame_id, n_chords > 1 or conflicts > 0, float(confidence), predicted, label,
+                               clip_name, time))
         if len(items) >= limit:
             break
     cursor.close()

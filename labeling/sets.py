@@ -1,35 +1,59 @@
 """Labeled sets to score and compare models on: the sample clips with their ground truth, the shared
-real frames' val split, and the label store's snapshots; each read as image files with their hands."""
+real frames' val split, and the label store's snapshots; each read as image files with their hands.
+
+Every set is a list of image files, so every model kind reads the same pixels (see :func:`load_labeled_set`).
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
 
+import cv2
+
+from labeling.store import LabelStore
 from labeling.train import snapshot_images
 from pipeline.compare.scoring import LabeledFrames
 from pipeline.core.chords import NO_CHORD
 from pipeline.core.config import get_settings
 from pipeline.core.errors import InputError
-from pipeline.studio import ground_truth, sample_clips
-from pipeline.vision.video import VIDEO_SUFFIXES
+from pipeline.models.datasets import (
+    LabeledImage,
+    dataset_fingerprint,
+    extract_landmarks,
+    file_digest,
+    read_image_folder,
+)
+from pipeline.samples import ground_truth, sample_clips
+from pipeline.vision.video import VIDEO_SUFFIXES, iter_frames
 
 SAMPLE_SET = "sample clips (ground truth)"
+"""The sample clips, sampled at a rate, with the chord of their ground-truth timelines."""
 REAL_SET = "real frames (val split)"
+"""The val split of the shared real frames (``Settings.real_data``), listed only when it is there."""
+SNAPSHOT_PREFIX = "snapshot: "
+"""A label store snapshot's set is named ``"snapshot: <name>"``."""
 
 
-def labeled_sets(store=None) -> list[str]:
-    """Names of the labeled sets to compare models on: the sample clips, the real frames' val split
-    (when present), and every snapshot of the label store (``"snapshot: <name>"``)."""
+def labeled_sets(store: LabelStore | None = None) -> list[str]:
+    """Names of the labeled sets to compare models on.
+
+    Args:
+        store: the label store whose snapshots are listed too; None lists none.
+
+    Returns:
+        :data:`SAMPLE_SET`, :data:`REAL_SET` (when the real frames' val split is present), then every
+        snapshot of the store as ``"snapshot: <name>"``, oldest first.
+    """
     names = [SAMPLE_SET]
     if (get_settings().real_data / "val").is_dir():
         names.append(REAL_SET)
     if store is not None:
-        names += [f"snapshot: {s.name}" for s in store.snapshots()]
+        names += [f"{SNAPSHOT_PREFIX}{s.name}" for s in store.snapshots()]
     return names
 
 
-def load_labeled_set(name: str, store=None, fps: float = 2.0,
+def load_labeled_set(name: str, store: LabelStore | None = None, fps: float = 2.0,
                      progress: Callable[[float], None] | None = None) -> LabeledFrames:
     """Read a labeled set (see :func:`labeled_sets`) and find the hands in its frames.
 
@@ -39,18 +63,26 @@ def load_labeled_set(name: str, store=None, fps: float = 2.0,
     time (frames within 0.2 s of a change are left out: the hand is between shapes there). Hands come
     from the landmark cache, so a second call detects nothing.
 
+    Args:
+        name: one of :func:`labeled_sets`.
+        store: the label store a snapshot set is read from.
+        fps: frames per second sampled from the sample clips.
+        progress: called with the fraction of frames whose hands are found (0 to 1).
+
+    Returns:
+        The frames with their true chords, hands, sources (``clip@time`` for sample clips, else the file)
+        and the set's fingerprint.
+
     Raises:
         InputError: unknown set or snapshot, or a set without frames.
     """
-    from pipeline.models.datasets import dataset_fingerprint, extract_landmarks, read_image_folder
-
     sources = None
     if name == SAMPLE_SET:
         images, sources = _sample_set_images(fps)
     elif name == REAL_SET:
         images = read_image_folder(get_settings().real_data, "val")
-    elif name.startswith("snapshot: ") and store is not None:
-        images = snapshot_images(store, name[len("snapshot: "):], split=None)
+    elif name.startswith(SNAPSHOT_PREFIX) and store is not None:
+        images = snapshot_images(store, name[len(SNAPSHOT_PREFIX):], split=None)
     else:
         raise InputError(f"Unknown labeled set {name!r}; choose one of {', '.join(labeled_sets(store))}.")
     if not images:
@@ -66,7 +98,7 @@ def load_labeled_set(name: str, store=None, fps: float = 2.0,
                          dataset_fingerprint(images), paths)
 
 
-def _sample_set_images(fps: float) -> tuple[list, list[str]]:
+def _sample_set_images(fps: float) -> tuple[list[LabeledImage], list[str]]:
     """The sample clips' frames at ``fps`` with their true chords, as PNG files in the cache folder.
 
     Files are named by the clip's content and the rate, and written once (atomically: sessions may
@@ -74,12 +106,10 @@ def _sample_set_images(fps: float) -> tuple[list, list[str]]:
 
     Returns:
         (:class:`~pipeline.models.datasets.LabeledImage` per frame, ``clip@time`` per frame).
+
+    Raises:
+        InputError: a frame could not be encoded as PNG.
     """
-    import cv2
-
-    from pipeline.models.datasets import LabeledImage, file_digest
-    from pipeline.vision.video import iter_frames
-
     images, sources = [], []
     for path in sample_clips():
         timeline = ground_truth(path) if path.suffix.lower() in VIDEO_SUFFIXES else None

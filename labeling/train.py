@@ -16,6 +16,7 @@ progress, the exit status and the end time in the store's ``jobs`` table, and th
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -24,10 +25,16 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from labeling.database import now
 from labeling.export import SPLITS, assign_splits, export_snapshot
-from labeling.store import Job, LabelStore, check_name, now
+from labeling.names import check_name
+from labeling.records import Job
+from labeling.store import LabelStore
 from pipeline.core.config import REPO_ROOT
 from pipeline.core.errors import InputError
+from pipeline.models.cards import CARD_FILE, read_card
+from pipeline.models.datasets import LabeledImage
+from pipeline.models.landmark import train_landmark_model_on_images
 
 
 def snapshot_images(store: LabelStore, name: str, split: str | None = "train", seed: int = 0) -> list:
@@ -36,8 +43,6 @@ def snapshot_images(store: LabelStore, name: str, split: str | None = "train", s
     Raises:
         InputError: unknown snapshot or split, or no frames in that split.
     """
-    from pipeline.models.datasets import LabeledImage
-
     if split is not None and split not in SPLITS:
         raise InputError(f"Unknown split {split!r}; use one of {', '.join(SPLITS)} or all.")
     frames = store.snapshot_frames(name)
@@ -78,8 +83,6 @@ def train_from_snapshot(
     Raises:
         InputError: unknown snapshot, or too few frames with a hand per chord.
     """
-    from pipeline.models.landmark import train_landmark_model_on_images
-
     snapshot = store.snapshot(name)
     return train_landmark_model_on_images(
         snapshot_images(store, name, split),
@@ -169,17 +172,22 @@ def run_job(store: LabelStore, job_id: int) -> int:
 
 
 def _record_snapshot(out: Path, store: LabelStore, snapshot: str) -> None:
-    """Write the snapshot into the trained model's card (any kind whose card has ``trained_on``)."""
-    card_path = out / "card.json"
-    if not card_path.is_file():
+    """Write the snapshot into the trained model's card (any kind whose card has ``trained_on``); a folder
+    without a card that reads is left as it is."""
+    if not (out / CARD_FILE).is_file():
         return
-    card = json.loads(card_path.read_text())
+    try:
+        card = read_card(out)
+    except InputError:
+        return
     fingerprint = store.snapshot(snapshot).fingerprint
-    card["trained_on"] = (f"label snapshot {snapshot} (fingerprint {fingerprint[:12]}, split train) of store "
-                          f"{store.root}; exported to {card.get('trained_on', '')}")
-    temp = card_path.with_name(".card.json.tmp")
-    temp.write_text(json.dumps(card, indent=2))
-    temp.replace(card_path)
+    card.trained_on = (f"label snapshot {snapshot} (fingerprint {fingerprint[:12]}, split train) of store "
+                       f"{store.root}; exported to {card.trained_on}")
+    # written beside, then renamed over: a reader never sees half a card
+    staging = out / ".card.tmp"
+    staging.mkdir(exist_ok=True)
+    card.write(staging).replace(out / CARD_FILE)
+    staging.rmdir()
 
 
 def _last_line(path: Path) -> str:
@@ -222,8 +230,6 @@ def wait_job(store: LabelStore, job_id: int, timeout: float = 600.0, poll: float
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry of the detached runner: ``python -m labeling.train JOB_ID --store DIR``."""
-    import argparse
-
     parser = argparse.ArgumentParser(prog="python -m labeling.train")
     parser.add_argument("job", type=int)
     parser.add_argument("--store", required=True)

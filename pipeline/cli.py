@@ -10,12 +10,29 @@ import json
 import sys
 from pathlib import Path
 
+from tqdm import tqdm
+
+from pipeline.audio.music import PerformanceSettings
+from pipeline.audio.mux import render_listen_outputs
+from pipeline.compare.report import compare_models
 from pipeline.core.errors import InputError
+from pipeline.core.types import ModelKind
+from pipeline.explain.checks import BASELINES
+from pipeline.explain.service import METHODS, explain_path
+from pipeline.models.cards import model_kind, read_card
+from pipeline.models.datasets import read_image_folder
+from pipeline.models.features import FEATURE_VERSIONS
+from pipeline.models.image.training import train_image_model
+from pipeline.models.landmark import ESTIMATORS, train_landmark_model_on_images
+from pipeline.models.registry import load_model, load_model_set
+from pipeline.text import CLI_TRAIN_REMEDY, synthetic_note
+from pipeline.timeline.analyze import analyze_clip, predict_image_files
+from pipeline.models.evaluation import evaluate_chord_predictions
+from pipeline.models.detector import evaluate_detector, train_detector
+from pipeline.vision.drawing import write_annotated_video
 
 
 def _bar(total: int | None, desc: str):
-    from tqdm import tqdm
-
     # disable=None: a bar on a terminal, silence in logs and pipes.
     return tqdm(total=total, desc=desc, unit="frame", disable=None, file=sys.stderr, leave=False)
 
@@ -38,16 +55,20 @@ def _default_split(root: Path, split: str | None, preferred: str) -> str | None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """Train a chord model (``--kind landmarks``, ``image``, ``cnn``) on an ImageFolder tree, or a detector.
+
+    Args:
+        args: the parsed command line.
+
+    Returns:
+        The exit status (0).
+    """
     if args.kind == "detector":
         return _train_detector(args)
-    from pipeline.models.datasets import read_image_folder
-
     root = Path(args.data)
     images = read_image_folder(root, _default_split(root, args.split, "train"))
     if args.kind in ("image", "cnn"):
         return _train_image(args, images)
-    from pipeline.models.landmark import train_landmark_model_on_images
-
     bar = _bar(None, "hands")
 
     def hands_found(results) -> None:
@@ -74,15 +95,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     card = model.card
-    print(f"best: {card.feature_version}/{card.estimator} {card.params} cross-validated accuracy {card.cv_accuracy:.3f}")
+    print(f"best: {card.feature_version}/{card.estimator} {card.params} "
+          f"cross-validated accuracy {card.cv_accuracy:.3f}")
     print(f"saved {args.out}")
     return 0
 
 
 def _train_image(args: argparse.Namespace, images) -> int:
-    from pipeline.models.datasets import read_image_folder
-    from pipeline.models.image import train_image_model
-
     root = Path(args.data)
     val = read_image_folder(root, "val") if args.split is None and (root / "val").is_dir() else None
 
@@ -102,30 +121,27 @@ def _train_image(args: argparse.Namespace, images) -> int:
 
 
 def _train_detector(args: argparse.Namespace) -> int:
-    from pipeline.vision.detection import train_detector
-
     best = train_detector(args.data, args.out, base=args.base, epochs=args.epochs or 20, imgsz=args.imgsz,
                           freeze=args.freeze)
-    card = json.loads((best.parent / "card.json").read_text())
-    print(f"detector {card['metrics']} in {card['train_seconds']:.0f} s")
+    card = read_card(best)
+    print(f"detector {card.metrics} in {card.train_seconds:.0f} s")
     print(f"saved {best}")
     return 0
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from pipeline.models.registry import model_kind
+    """Score a model, or fused models, on labeled frames (a detector on its YOLO data).
 
-    if len(args.model) == 1 and model_kind(args.model[0]) == "detector":
-        from pipeline.vision.detection import evaluate_detector
+    Args:
+        args: the parsed command line.
 
+    Returns:
+        The exit status (0).
+    """
+    if len(args.model) == 1 and model_kind(args.model[0]) == ModelKind.DETECTOR:
         scores = evaluate_detector(args.model[0], args.data)
         print(json.dumps(scores, indent=2) if args.json else "  ".join(f"{k} {v:.3f}" for k, v in scores.items()))
         return 0
-    from pipeline.models.datasets import read_image_folder
-    from pipeline.models.registry import load_model_set
-    from pipeline.timeline.analyze import predict_image_files
-    from pipeline.timeline.evaluation import evaluate_chord_predictions
-
     models = load_model_set(args.model, detector=args.detector)
     images = read_image_folder(args.data, _default_split(Path(args.data), args.split, "val"))
     bar = _bar(None, "hands")
@@ -144,22 +160,26 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if len(by_model) > 1:
         for name, predictions in by_model.items():
             single = evaluate_chord_predictions(truth, predictions)
-            print(f"{name:10s} accuracy {single.accuracy:.3f}  coverage {single.coverage:.3f}  macro F1 {single.macro_f1:.3f}")
+            print(f"{name:10s} accuracy {single.accuracy:.3f}  coverage {single.coverage:.3f}  "
+                  f"macro F1 {single.macro_f1:.3f}")
         print("fused:")
     print(main_report.format_text())
     return 0
 
 
 def _model_set(args: argparse.Namespace):
-    from pipeline.models.registry import load_model_set
-
     return load_model_set(args.model or [None], detector=args.detector)
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from pipeline.timeline.analyze import analyze_clip
-    from pipeline.vision.drawing import write_annotated_video
+    """Analyse a clip: write frames.csv, timeline.json and the annotated video into ``--out``.
 
+    Args:
+        args: the parsed command line.
+
+    Returns:
+        The exit status (0).
+    """
     models = _model_set(args)
     bar = _bar(100, "analyze")
 
@@ -175,7 +195,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if not args.no_video and not analysis.clip.is_image:
         written["video"] = write_annotated_video(analysis, Path(args.out) / "annotated.mp4")
     if models.synthetic:
-        print("note: a model here was trained on synthetic renders, not real footage", file=sys.stderr)
+        print("note: " + synthetic_note("A model here", CLI_TRAIN_REMEDY, markdown=False), file=sys.stderr)
     print(f"{len(analysis.frames)} frames, hand found in {analysis.hand_share:.0%}")
     for segment in analysis.timeline.segments:
         print(f"  {segment.start:7.2f} - {segment.end:7.2f} s  {segment.chord:5s} p={segment.probability:.2f}")
@@ -185,16 +205,19 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_listen(args: argparse.Namespace) -> int:
-    from pipeline.audio.music import PerformanceSettings
-    from pipeline.audio.mux import render_listen_outputs
+    """Render a timeline, or a clip's recognised chords, as guitar audio (MIDI, WAV, subtitles, MP4).
 
+    Args:
+        args: the parsed command line.
+
+    Returns:
+        The exit status (0).
+    """
     source = Path(args.source)
     clip = None
     if source.suffix.lower() == ".json":
         timeline = source
     else:
-        from pipeline.timeline.analyze import analyze_clip
-
         timeline = analyze_clip(source, _model_set(args), fps=args.fps).timeline
         clip = source
     settings = PerformanceSettings(guitar=args.guitar, pattern=args.pattern, bpm=args.bpm)
@@ -210,9 +233,14 @@ def cmd_listen(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from pipeline.explain.occlusion import explain_path
-    from pipeline.models.registry import load_model
+    """Explain one frame's chord: an occlusion heatmap (image model) or finger attribution (landmarks).
 
+    Args:
+        args: the parsed command line.
+
+    Returns:
+        The exit status (0).
+    """
     model = load_model(args.model[0] if args.model else None)
     options = {k: v for k, v in (("window", args.window), ("stride", args.stride), ("baseline", args.baseline),
                                  ("method", args.method), ("refine", args.refine)) if v is not None}
@@ -221,14 +249,21 @@ def cmd_explain(args: argparse.Namespace) -> int:
         ranked = sorted(result.scores.items(), key=lambda item: -item[1])
         print(f"{result.target} p={result.probability:.2f}; fingers: " + ", ".join(f"{k} {v:+.2f}" for k, v in ranked))
     else:
-        print(f"{result.target} p={result.probability:.2f}; {result.settings.get('method')} occlusion in {result.seconds:.1f} s")
+        print(f"{result.target} p={result.probability:.2f}; {result.settings.get('method')} occlusion "
+              f"in {result.seconds:.1f} s")
     print(f"wrote {png}")
     return 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from pipeline.compare.report import compare_models
+    """Put models side by side on labeled frames and write the HTML report.
 
+    Args:
+        args: the parsed command line.
+
+    Returns:
+        The exit status (0).
+    """
     comparison = compare_models(args.models, args.data, args.out, split=args.split)
     for row in comparison.metrics_rows():
         print("  ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()
@@ -239,10 +274,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m pipeline``."""
-    from pipeline.explain.occlusion import BASELINES, METHODS
-    from pipeline.models.features import FEATURE_VERSIONS
-    from pipeline.models.landmark import ESTIMATORS
-
     parser = argparse.ArgumentParser(prog="python -m pipeline", description="Recognise guitar chords in clips.")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -261,9 +292,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--synthetic", action="store_true", help="mark the model as trained on synthetic renders")
     train.add_argument("--epochs", type=int, help="epochs (cnn, image fine-tune, detector)")
     train.add_argument("--backbone", help="image: hub id or local folder (default facebook/dinov2-small)")
-    train.add_argument("--mode", choices=["linear-probe", "fine-tune", "from-scratch"], help="image / cnn training mode")
+    train.add_argument("--mode", choices=["linear-probe", "fine-tune", "from-scratch"],
+                       help="image / cnn training mode")
     train.add_argument("--input-size", type=int, nargs=2, metavar=("H", "W"), help="image / cnn input size")
-    train.add_argument("--base", default="yolov8n.yaml", help="detector: yolov8n.yaml (from scratch), yolov8n.pt or a path")
+    train.add_argument("--base", default="yolov8n.yaml",
+                       help="detector: yolov8n.yaml (from scratch), yolov8n.pt or a path")
     train.add_argument("--imgsz", type=int, default=640, help="detector: training image size")
     train.add_argument("--freeze", type=int, help="detector: freeze the first N layers (the seed's frozen backbone)")
     train.set_defaults(run=cmd_train)

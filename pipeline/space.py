@@ -1,20 +1,7 @@
-"""The Hugging Face Space's configuration, in one place: which models it runs, where suggested labels go,
-and the ZeroGPU decorator. No UI code here (``gradio_app.py`` reads it).
-
-Environment variables:
-
-    CHORD_SPACE_MODELS      chord models, separated by ``os.pathsep`` (``:`` on Linux, as
-                            ``CHORD_STUDIO_MODELS``): at most one landmark and one image model, fused
-                            per frame. Each is a local model folder, a Hugging Face hub id
-                            (``owner/name``: a model repo holding a model folder), or ``sample``
-                            (default: the sample landmark model, trained on synthetic renders).
-                            Example: ``~/models/landmarks-real:~/models/cnn-real``
-    CHORD_SPACE_DETECTOR    a fretboard detector (folder, ``best.pt`` or hub id); default none
-    CHORD_SPACE_LABELS_REPO a Hugging Face *dataset* repo id that suggested labels are pushed to
-    HF_TOKEN                the token for that push (a Space secret); without it, or without the
-                            repo id, labels stay in the local label store only (``CHORD_STUDIO_DATA``)
-    CHORD_SPACE_CONCURRENCY analyses run at once (default 2; the rest wait in the queue)
-    CHORD_SPACE_TMP         parent of the per-request temp folders (default the system temp dir)
+"""The Hugging Face Space's model loading (local folders or hub ids), per-request folders, the analysis of
+an upload (:func:`analyze_upload`), the push of suggested labels to a hub dataset, and the ZeroGPU
+decorator. No UI code here (``gradio_app.py`` reads it);
+its settings (``CHORD_SPACE_*``) are :class:`pipeline.core.config.SpaceSettings`.
 """
 
 from __future__ import annotations
@@ -22,55 +9,28 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.audio.mux import write_subtitles
+from pipeline.core.config import SpaceSettings, get_space_settings, get_studio_settings
 from pipeline.core.errors import InputError
+from pipeline.core.timeline import Timeline
+from pipeline.core.types import Analysis, ModelSet
+from pipeline.models.cards import model_kind
+from pipeline.models.registry import load_model_set
+from pipeline.samples import fretboard_boxes, ground_truth, sample_twin
+from pipeline.text import analysis_summary, no_hand_message, space_models_note
+from pipeline.timeline.analyze import analyze_clip
+from pipeline.models.evaluation import score_timeline
+from pipeline.uploads import check_clip, save_upload
+from pipeline.vision.drawing import write_annotated_video
 
 log = logging.getLogger(__name__)
-
-
-def _env_int(name: str, default: int) -> int:
-    try:
-        return max(1, int(os.environ.get(name, default)))
-    except ValueError:
-        return default
-
-
-@dataclass(frozen=True)
-class SpaceSettings:
-    """What the Space runs and where its files go (see the module docstring for the variables).
-
-    Attributes:
-        models: chord model specs (folder, hub id, or ``"sample"``).
-        detector: fretboard detector spec, or None.
-        labels_repo: dataset repo id for suggested labels, or None.
-        token: Hugging Face token, or None.
-        concurrency: analyses at once.
-        tmp_root: parent folder of per-request temp folders.
-    """
-
-    models: tuple[str, ...] = field(default_factory=lambda: tuple(
-        p.strip() for p in os.environ.get("CHORD_SPACE_MODELS", "").split(os.pathsep) if p.strip()) or ("sample",))
-    detector: str | None = field(default_factory=lambda: os.environ.get("CHORD_SPACE_DETECTOR") or None)
-    labels_repo: str | None = field(default_factory=lambda: os.environ.get("CHORD_SPACE_LABELS_REPO") or None)
-    token: str | None = field(default_factory=lambda: os.environ.get("HF_TOKEN") or None, repr=False)
-    concurrency: int = field(default_factory=lambda: _env_int("CHORD_SPACE_CONCURRENCY", 2))
-    tmp_root: Path = field(default_factory=lambda: Path(
-        os.environ.get("CHORD_SPACE_TMP") or Path(tempfile.gettempdir()) / "chord-space"))
-
-    @property
-    def pushes_labels(self) -> bool:
-        """Whether suggested labels go to a hub dataset as well as the local store."""
-        return bool(self.labels_repo and self.token)
-
-
-def get_space_settings() -> SpaceSettings:
-    """The Space settings as the environment says now."""
-    return SpaceSettings()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -141,8 +101,6 @@ def resolve_model_spec(spec: str | None, variable: str = "CHORD_SPACE_MODELS") -
         folder = Path(snapshot_download(spec))
     except Exception as error:  # noqa: BLE001 - any hub failure becomes one clear message
         raise InputError(_hub_failure(spec, error, variable)) from error
-    from pipeline.models.registry import model_kind
-
     try:
         model_kind(folder)
     except InputError as error:
@@ -160,8 +118,6 @@ def load_space_models(settings: SpaceSettings | None = None):
     Raises:
         InputError: a model that cannot be fetched or loaded (the message names it and the setting).
     """
-    from pipeline.models.registry import load_model_set
-
     settings = settings or get_space_settings()
     chord = [resolve_model_spec(spec) for spec in settings.models]
     detector = resolve_model_spec(settings.detector, "CHORD_SPACE_DETECTOR") if settings.detector else None
@@ -180,8 +136,6 @@ def load_space_models(settings: SpaceSettings | None = None):
 def request_folder(settings: SpaceSettings | None = None, max_age_s: float = 3600.0) -> Path:
     """A fresh folder for one request (never shared), under ``tmp_root``; folders older than
     ``max_age_s`` are removed on the way (a Space's disk is small)."""
-    import shutil
-
     settings = settings or get_space_settings()
     root = settings.tmp_root
     root.mkdir(parents=True, exist_ok=True)
@@ -193,6 +147,95 @@ def request_folder(settings: SpaceSettings | None = None, max_age_s: float = 360
         except OSError:
             pass
     return Path(tempfile.mkdtemp(prefix="req-", dir=root))
+
+
+# --------------------------------------------------------------------------------------------------
+# Analysis of an upload
+
+
+@dataclass
+class UploadAnalysis:
+    """What :func:`analyze_upload` gives the Space for one clip.
+
+    Attributes:
+        analysis: the clip's :class:`~pipeline.core.types.Analysis` (also written to ``folder``).
+        clip: the clip, copied into the request folder.
+        folder: the request's own folder (outputs are written here).
+        models: the model set that analysed it.
+        sample: the sample clip it is a copy of, if any.
+        truth: that sample's ground-truth timeline, if any.
+        subtitles: the chords as WebVTT subtitles.
+        annotated: the annotated H.264 video (None for a still image).
+        summary: the markdown summary, one paragraph a line.
+        warning: why nothing could be read (no hand in any frame), or None.
+    """
+
+    analysis: Analysis
+    clip: Path
+    folder: Path
+    models: ModelSet
+    sample: Path | None
+    truth: Timeline | None
+    subtitles: Path
+    annotated: Path | None
+    summary: list[str]
+    warning: str | None
+
+
+def analyze_upload(source: str | Path, fps: float | None, load_models: Callable[[], ModelSet],
+                   progress: Callable[[float, str], object] | None = None) -> UploadAnalysis:
+    """Analyse an uploaded clip in a fresh request folder: save and check it, recognise a sample clip by
+    its bytes, analyse it, and write its subtitles, its annotated video and its analysis.
+
+    Args:
+        source: the uploaded file (upload, webcam recording or example).
+        fps: frames sampled per second; None or 0 for the studio setting.
+        load_models: returns the model set (called after the clip is checked, so a bad clip fails fast).
+        progress: called with (fraction in [0, 1], what is being done).
+
+    Returns:
+        The :class:`UploadAnalysis`.
+
+    Raises:
+        InputError: an unreadable, too large or unsupported upload; models that cannot be loaded.
+    """
+    report = progress or (lambda fraction, what: None)
+    source = Path(source)
+    settings = get_studio_settings()
+    fps = float(fps or settings.fps)
+    folder = request_folder()
+    report(0.0, "Checking the clip")
+    try:
+        data = source.read_bytes()
+    except OSError as error:
+        raise InputError(f"Could not read the upload ({error}).") from error
+    clip = save_upload(data, source.name, folder / "upload", settings)
+    info = check_clip(clip, settings=settings)
+    sample = sample_twin(clip)  # uploads and examples arrive as copies: known by their bytes
+    report(0.02, "Loading the model")
+    models = load_models()
+    started = time.perf_counter()
+    analysis = analyze_clip(clip, models, fps=fps,
+                            progress=lambda f: report(0.05 + 0.75 * f, "Finding hands and chords"))
+    seconds = time.perf_counter() - started
+    report(0.85, "Drawing the annotated video")
+    vtt = write_subtitles(analysis.timeline, folder / "chords.vtt")
+    annotated = None
+    if not info.is_image:
+        annotated = write_annotated_video(analysis, folder / f"{clip.stem}.annotated.mp4",
+                                          fretboard_boxes(sample) if sample else None)
+    analysis.write(folder)
+    truth = ground_truth(sample) if sample else None
+    score = score_timeline(analysis.timeline, truth) if truth is not None else None
+    summary = analysis_summary(source.name, analysis, fps, seconds, models.image is not None,
+                               sample.name if sample else None,
+                               score.frame_accuracy if score else None, score.segment_f1 if score else None)
+    warning = no_hand_message(analysis)
+    if warning:
+        summary.append(f"⚠️ {warning}")
+    summary.append(space_models_note(models))
+    report(1.0, "Done")
+    return UploadAnalysis(analysis, clip, folder, models, sample, truth, vtt, annotated, summary, warning)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -254,5 +297,5 @@ except ImportError:
     HAS_SPACES = False
 
 
-__all__ = ["HAS_SPACES", "SpaceSettings", "get_space_settings", "gpu", "load_space_models", "push_label",
+__all__ = ["HAS_SPACES", "UploadAnalysis", "analyze_upload", "gpu", "load_space_models", "push_label",
            "request_folder", "resolve_model_spec"]

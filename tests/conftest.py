@@ -1,4 +1,10 @@
-"""Shared fixtures. Nothing here reaches a network: hubs are set offline before anything imports them."""
+"""Shared fixtures and markers. Nothing here reaches a network: hubs are set offline before anything
+imports them.
+
+Every test carries one layer marker from where it lives (``pytest -m unit`` runs the fast ones):
+``e2e`` (tests/apps/test_e2e_*: a real browser), ``app`` (the rest of tests/apps: AppTest,
+gradio_client), ``unit`` (everything else); tests that read ../shared also carry ``real_data``.
+"""
 
 from __future__ import annotations
 
@@ -35,3 +41,18 @@ def real_data() -> Path:
     if not (root / "train").is_dir() or not (root / "val").is_dir():
         pytest.skip(f"real frames not found at {root} (set CHORD_STUDIO_REAL_DATA or put ../shared beside the repo)")
     return root
+
+
+TESTS = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items):
+    """Mark each test with its layer (see the module docstring)."""
+    for item in items:
+        parts = Path(str(item.fspath)).resolve().relative_to(TESTS).parts
+        if parts[0] == "apps":
+            item.add_marker(pytest.mark.e2e if parts[-1].startswith("test_e2e_") else pytest.mark.app)
+        else:
+            item.add_marker(pytest.mark.unit)
+        if "real_data" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.real_data)

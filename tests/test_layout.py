@@ -49,3 +49,13 @@ def test_ci_runs_exactly_the_readme_test_command():
     extract = script[script.index("test_command=$(") + len("test_command=$("): script.index("README.md)") + len("README.md")]
     result = subprocess.run(["bash", "-c", extract], cwd=REPO, capture_output=True, text=True)
     assert result.stdout.strip() == _block_after("<!-- test command -->")
+
+
+def test_readme_layout_names_every_folder():
+    """The README's layout section has a line for every package folder a newcomer meets."""
+    text = (REPO / "README.md").read_text()
+    layout = text[text.index("## Layout"):]
+    folders = [p.parent.relative_to(REPO).as_posix() + "/" for p in REPO.glob("*/**/__init__.py")
+               if not p.relative_to(REPO).parts[0].startswith((".", "tests"))]
+    missing = [f for f in sorted(set(folders)) if f"\n{f}" not in layout]
+    assert not missing, f"README layout lacks {missing}"

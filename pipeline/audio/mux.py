@@ -32,7 +32,7 @@ from pipeline.audio.synth import render
 from pipeline.core.chords import NO_CHORD, parse_chord
 from pipeline.core.errors import InputError
 from pipeline.core.timeline import Segment, Timeline
-from pipeline.vision.drawing import ChordLabelAnnotator  # noqa: F401 (the one label annotator; re-exported)
+from pipeline.vision.drawing import ChordLabelAnnotator
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Scoring chord models of any kind, alone and fused in pairs, on a labeled set."""
+"""Scoring chord models of any kind, alone and fused in pairs, on a labeled set (the studio's Compare page)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.core.errors import InputError
-from pipeline.timeline.evaluation import EvaluationReport
+from pipeline.core.types import FusionWeights, ModelKind, ModelSet
+from pipeline.models.datasets import LabeledImage
+from pipeline.models.registry import chord_model_slot
+from pipeline.timeline.analyze import predict_image_files
+from pipeline.models.evaluation import EvaluationReport, evaluate_chord_predictions
+from pipeline.timeline.fusion import fuse_frames
 
 
 @dataclass
@@ -33,9 +38,8 @@ class LabeledFrames:
 
     @property
     def images(self) -> list:
-        """The frames as :class:`~pipeline.models.datasets.LabeledImage` (what :mod:`pipeline.compare.report` takes)."""
-        from pipeline.models.datasets import LabeledImage
-
+        """The frames as :class:`~pipeline.models.datasets.LabeledImage` (what
+        :func:`pipeline.compare.report.compare_models` takes)."""
         return [LabeledImage(Path(path), chord) for path, chord in zip(self.paths, self.truth)]
 
 
@@ -53,22 +57,16 @@ def evaluate_models(models: Sequence[tuple[str, object]], frames: LabeledFrames)
     Args:
         models: (name, loaded model) pairs, in display order: landmark models
             (:class:`~pipeline.models.landmark.LandmarkChordModel`) and image models (CNN or transformers).
-        frames: the labeled set (:func:`load_labeled_set`).
+        frames: the labeled set (:func:`labeling.sets.load_labeled_set`).
 
     Returns:
-        Name -> :class:`~pipeline.timeline.evaluation.EvaluationReport`: the models in the order given, then
+        Name -> :class:`~pipeline.models.evaluation.EvaluationReport`: the models in the order given, then
         ``"<landmark model> + <image model> (fused)"`` for each pair. A frame a model cannot decide (no
         hand, for a landmark model) counts as predicted ``None``.
 
     Raises:
         InputError: a model is neither a landmark nor an image chord model.
     """
-    from pipeline.core.types import FusionWeights, ModelSet
-    from pipeline.models.registry import chord_model_slot
-    from pipeline.timeline.analyze import predict_image_files
-    from pipeline.timeline.evaluation import evaluate_chord_predictions
-    from pipeline.timeline.fusion import fuse_frames
-
     answers: dict[str, tuple[str, object, list]] = {}
     for name, model in models:
         slot = chord_model_slot(model)
@@ -80,11 +78,10 @@ def evaluate_models(models: Sequence[tuple[str, object]], frames: LabeledFrames)
                for name, (_, _, predictions) in answers.items()}
     for hand_name, (hand_slot, hand_model, hand_answers) in answers.items():
         for image_name, (image_slot, image_model, image_answers) in answers.items():
-            if hand_slot == "landmarks" and image_slot == "image":
+            if hand_slot == ModelKind.LANDMARKS and image_slot == ModelKind.IMAGE:
                 fused = fuse_frames(hand_answers, image_answers, FusionWeights.from_models(hand_model, image_model))
                 reports[f"{hand_name} + {image_name} (fused)"] = evaluate_chord_predictions(frames.truth, fused)
     return reports
 
 
-# --------------------------------------------------------------------------------------------------
-# Labeling
+__all__ = ["LabeledFrames", "evaluate_models"]

@@ -92,7 +92,9 @@ class Hand:
     bbox: np.ndarray
 
     @classmethod
-    def from_normalised(cls, landmarks_norm: np.ndarray, handedness: str, score: float, width: int, height: int) -> Hand:
+    def from_normalised(
+        cls, landmarks_norm: np.ndarray, handedness: str, score: float, width: int, height: int
+    ) -> Hand:
         """Build a hand from (21, 3) normalised landmarks and the frame size."""
         norm = np.asarray(landmarks_norm, dtype=np.float32).reshape(N_LANDMARKS, 3)
         px = norm * np.array([width, height, width], dtype=np.float32)

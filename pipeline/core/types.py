@@ -37,19 +37,54 @@ class ModelKind(StrEnum):
         return self in (ModelKind.IMAGE, ModelKind.CNN)
 
 
+class BoxSource(StrEnum):
+    """Where the region an image model saw came from (:mod:`pipeline.vision.regions`)."""
+
+    FRETBOARD = "fretboard"  # the detector's fretboard box
+    HAND = "hand"  # a box around the fretting hand's landmarks
+    FRAME = "frame"  # the whole frame
+
+
+class ExplainMethod(StrEnum):
+    """How an occlusion explanation is computed (:mod:`pipeline.explain`); all give the same quantity."""
+
+    AUTO = "auto"  # the default: adaptive
+    PLAIN = "plain"  # Captum on the full-resolution frame, one occluded copy per forward pass
+    BATCHED = "batched"  # Captum on the frame resized once to the model's input size
+    TOKENS = "tokens"  # a ViT / DINOv2's patch embeddings swapped, not pixels painted over
+    ADAPTIVE = "adaptive"  # the windows of batched, evaluated coarse to fine
+
+
 @runtime_checkable
 class ChordModel(Protocol):
-    """What every chord model offers: its chords and its card (landmark and image models alike)."""
+    """What every chord model offers (landmark and image models alike).
+
+    ``isinstance(model, ChordModel)`` checks that these members exist (not their signatures).
+
+    Attributes:
+        card: its model card (:class:`pipeline.models.cards.ModelCard`: ``kind``, ``classes``,
+            ``metrics``, ``synthetic`` ...).
+    """
 
     card: object
 
     @property
     def classes(self) -> list[str]:
-        """The chords it can answer, in vocabulary order."""
+        """The chords it can answer, in the order of its probability columns."""
         ...
 
     def predict_proba(self, inputs) -> np.ndarray:
-        """(n, len(classes)) probabilities for a batch of inputs (feature rows or images)."""
+        """(n, len(classes)) probabilities for a batch of inputs: (n, D) feature rows of its feature
+        version for a landmark model, n RGB uint8 images (H, W, 3) for an image model."""
+        ...
+
+    def predict(self, inputs) -> list[ChordPrediction]:
+        """One prediction per input: hands per frame (:class:`HandsResult`) for a landmark model (frames
+        without a hand are not covered), RGB images for an image model (always covered)."""
+        ...
+
+    def save(self, folder: str | Path) -> Path:
+        """Write the model folder (``card.json`` and weights); returns the folder."""
         ...
 
 
@@ -62,8 +97,19 @@ class ImageChordModel(ChordModel, Protocol):
         """(height, width) the model resizes its input to."""
         ...
 
+    @property
+    def lock(self):
+        """A lock held while the model runs (a ``threading.Lock``): a model shared between threads
+        runs one forward pass (or one explanation's many) at a time."""
+        ...
+
     def probabilities_and_embeddings(self, images) -> tuple[np.ndarray, np.ndarray]:
-        """One forward pass: (n, classes) probabilities and (n, d) embeddings."""
+        """One forward pass over RGB uint8 images (H, W, 3): (n, classes) probabilities and (n, d)
+        embeddings, float32."""
+        ...
+
+    def embed(self, images) -> np.ndarray:
+        """(n, d) float32 embeddings of RGB images (for comparing models)."""
         ...
 
 

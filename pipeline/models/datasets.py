@@ -129,7 +129,8 @@ def _pack(result: HandsResult) -> bytes:
     buffer = io.BytesIO()
     np.savez(
         buffer,
-        landmarks=np.stack([h.landmarks_norm for h in result.hands]) if result.hands else np.zeros((0, 21, 3), np.float32),
+        landmarks=(np.stack([h.landmarks_norm for h in result.hands]) if result.hands
+                   else np.zeros((0, 21, 3), np.float32)),
         handedness=np.array([h.handedness for h in result.hands], dtype="U5"),
         scores=np.array([h.score for h in result.hands], dtype=np.float32),
         size=np.array([result.width, result.height]),
@@ -173,7 +174,8 @@ class LandmarkCache:
         for start in range(0, len(digests), 500):
             chunk = list(digests[start : start + 500])
             marks = ",".join("?" * len(chunk))
-            for digest, blob in self._db.execute(f"SELECT digest, result FROM landmarks WHERE digest IN ({marks})", chunk):
+            query = f"SELECT digest, result FROM landmarks WHERE digest IN ({marks})"
+            for digest, blob in self._db.execute(query, chunk):
                 found[digest] = _unpack(blob, self.settings)
         return found
 

@@ -6,7 +6,8 @@ name written in the model's card, so a saved model always computes the features 
 - ``raw63``: the 21 x 3 normalised MediaPipe landmarks as they are, the seed's features. They keep
   where the hand is in the frame, which with a fixed camera says which fret it is on.
 - ``centred``: landmarks relative to the wrist, scaled by the wrist-to-middle-knuckle length in
-  pixels, plus the wrist's place in the frame (x, y) and the hand's size in the frame (66 values). Less tied to one camera, but less accurate on it.
+  pixels, plus the wrist's place in the frame (x, y) and the hand's size in the frame (66 values).
+  Less tied to one camera, but less accurate on it.
 
 Measured on the shared real frames (train split, 5-fold CV, SVM): raw63 0.940, centred 0.913.
 """

@@ -7,7 +7,7 @@ k-fold accuracy on the frames that show a hand, keeps the best, and calibrates i
 A model is a folder::
 
     model.joblib   the fitted scikit-learn estimator (pickle: load only models you trust)
-    card.json      what it is: classes, feature version, training data fingerprint, scores, date
+    card.json      what it is (:class:`pipeline.models.cards.LandmarkCard`)
 
 A frame without a hand cannot be decided by this model: it is predicted ``None`` with probability 0
 and ``covered=False``.
@@ -15,10 +15,7 @@ and ``covered=False``.
 
 from __future__ import annotations
 
-import json
-import platform
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -27,12 +24,12 @@ import numpy as np
 from pipeline.core.chords import VOCABULARY
 from pipeline.core.errors import InputError
 from pipeline.core.hands import HandsResult
-from pipeline.core.types import NOT_COVERED, ChordPrediction
+from pipeline.core.types import NOT_COVERED, ChordPrediction, ModelKind
+from pipeline.models.cards import CARD_FILE, LandmarkCard, library_versions, read_card
 from pipeline.models.datasets import LabeledImage, dataset_fingerprint, extract_landmarks
 from pipeline.models.features import FEATURE_VERSIONS, features_matrix
 
 MODEL_FILE = "model.joblib"
-CARD_FILE = "card.json"
 
 
 def _candidates(seed: int) -> dict[str, tuple[object, dict]]:
@@ -56,44 +53,6 @@ def _candidates(seed: int) -> dict[str, tuple[object, dict]]:
 ESTIMATORS = ("svm", "rf", "mlp")
 
 
-@dataclass
-class ModelCard:
-    """What a saved model is; written as ``card.json`` beside it.
-
-    Attributes:
-        kind: "landmarks".
-        estimator: the chosen estimator ("svm", "rf", "mlp").
-        feature_version: the feature version it reads (see :mod:`pipeline.models.features`).
-        classes: the chords it can answer, in vocabulary order.
-        trained_on: a description of the training data (a path, a snapshot name).
-        data_fingerprint: SHA-256 over the training images' contents and labels.
-        n_images: training images; n_covered: of them, those with a hand (the ones it learned from).
-        cv_scores: "feature/estimator" -> mean cross-validated accuracy, for every candidate tried.
-        cv_accuracy: the chosen candidate's cross-validated accuracy.
-        params: the chosen candidate's grid parameters.
-        metrics: evaluation results added later (e.g. on a validation split).
-        synthetic: trained on synthetic renders, not real footage (the apps say so).
-        created: ISO time of training.
-        versions: library versions at training time.
-    """
-
-    kind: str = "landmarks"
-    estimator: str = ""
-    feature_version: str = "raw63"
-    classes: list[str] = field(default_factory=list)
-    trained_on: str = ""
-    data_fingerprint: str = ""
-    n_images: int = 0
-    n_covered: int = 0
-    cv_scores: dict[str, float] = field(default_factory=dict)
-    cv_accuracy: float = 0.0
-    params: dict = field(default_factory=dict)
-    metrics: dict = field(default_factory=dict)
-    synthetic: bool = False
-    created: str = ""
-    versions: dict[str, str] = field(default_factory=dict)
-
-
 class LandmarkChordModel:
     """A fitted landmark chord model and its card.
 
@@ -102,7 +61,7 @@ class LandmarkChordModel:
         card: its card; ``card.classes`` must match the estimator's classes.
     """
 
-    def __init__(self, estimator, card: ModelCard) -> None:
+    def __init__(self, estimator, card: LandmarkCard) -> None:
         self.estimator = estimator
         self.card = card
 
@@ -141,7 +100,7 @@ class LandmarkChordModel:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         joblib.dump(self.estimator, folder / MODEL_FILE)
-        (folder / CARD_FILE).write_text(json.dumps(asdict(self.card), indent=2))
+        self.card.write(folder)
         return folder
 
     @classmethod
@@ -156,26 +115,12 @@ class LandmarkChordModel:
         folder = Path(folder)
         if not (folder / CARD_FILE).is_file() or not (folder / MODEL_FILE).is_file():
             raise InputError(f"{folder} is not a model folder (it needs {MODEL_FILE} and {CARD_FILE}).")
-        try:
-            card_data = json.loads((folder / CARD_FILE).read_text())
-            card = ModelCard(**{k: v for k, v in card_data.items() if k in ModelCard.__dataclass_fields__})
-        except (json.JSONDecodeError, TypeError) as error:
-            raise InputError(f"{folder.name}/{CARD_FILE} is not a valid model card: {error}.") from error
-        if card.kind != "landmarks" or card.feature_version not in FEATURE_VERSIONS:
-            raise InputError(f"{folder.name} is a {card.kind!r} model with features {card.feature_version!r}, "
-                             "not a landmark model this version can run.")
+        card = read_card(folder, expect=ModelKind.LANDMARKS)
         try:
             estimator = joblib.load(folder / MODEL_FILE)
         except Exception as error:  # joblib raises many types for a damaged pickle
             raise InputError(f"{folder.name}/{MODEL_FILE} cannot be read ({type(error).__name__}).") from error
         return cls(estimator, card)
-
-
-def library_versions() -> dict[str, str]:
-    """Versions that matter for reproducing a model."""
-    import sklearn
-
-    return {"python": platform.python_version(), "scikit-learn": sklearn.__version__, "numpy": np.__version__}
 
 
 def train_landmark_model(
@@ -249,7 +194,7 @@ def train_landmark_model(
     # probabilities at the cost of one more cross-validation.
     calibrated = CalibratedClassifierCV(clone(estimator), method="sigmoid", cv=splitter, ensemble=False).fit(X, y)
     order = [c for c in VOCABULARY if c in set(map(str, calibrated.classes_))]
-    card = ModelCard(
+    card = LandmarkCard(
         estimator=name,
         feature_version=version,
         classes=order,
@@ -262,7 +207,7 @@ def train_landmark_model(
         params={k: v for k, v in params.items()},
         synthetic=synthetic,
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        versions=library_versions(),
+        versions=library_versions(ModelKind.LANDMARKS),
     )
     return LandmarkChordModel(calibrated, card)
 

@@ -23,39 +23,56 @@ import numpy as np
 from pipeline.core.hands import HandsResult
 from pipeline.core.timeline import Timeline, timeline_from_frames
 from pipeline.core.types import Analysis, ChordPrediction, FrameResult, FusionWeights, ModelSet
+from pipeline.models.datasets import extract_landmarks
+from pipeline.models.image.inputs import read_rgb
 from pipeline.models.landmark import LandmarkChordModel
 from pipeline.timeline.fusion import fuse
 from pipeline.timeline.smoothing import SmoothingSettings, smooth
 from pipeline.vision.hands import HandDetector
+from pipeline.vision.detection import FretboardDetections
+from pipeline.vision.regions import Region, classifier_region, crop_region, hand_choice_box
 from pipeline.vision.video import iter_frames, probe
 
 IMAGE_BATCH = 16
+"""Image-model inputs waiting at most for one ``predict`` call (bounds memory; batches amortise the call)."""
 
 
 def resmooth(analysis: Analysis, settings: SmoothingSettings) -> Analysis:
     """The same frames smoothed another way (no model runs again).
 
+    Args:
+        analysis: an analysis from :func:`analyze_clip` (its per-frame fused probabilities are kept).
+        settings: how per-frame chords become the timeline (see :mod:`pipeline.timeline.smoothing`).
+
     Returns:
         A new analysis whose frames' ``chord`` and whose timeline follow ``settings``.
     """
     times = [f.time for f in analysis.frames]
-    chords = smooth(times, analysis.probability_table(), analysis.classes, [f.prediction.covered for f in analysis.frames], settings)
+    covered = [f.prediction.covered for f in analysis.frames]
+    chords = smooth(times, analysis.probability_table(), analysis.classes, covered, settings)
     frames = [replace(f, chord=c) for f, c in zip(analysis.frames, chords)]
-    timeline = timeline_from_frames(
-        times, chords, [f.prediction.probabilities.get(c, 0.0) for f, c in zip(analysis.frames, chords)], end=analysis.end
-    )
+    probabilities = [f.prediction.probabilities.get(c, 0.0) for f, c in zip(analysis.frames, chords)]
+    timeline = timeline_from_frames(times, chords, probabilities, end=analysis.end)
     return replace(analysis, frames=frames, timeline=timeline)
 
 
-
 def sees_region(model) -> bool:
-    """Whether an image chord model was trained on regions (``card.input_region != "frame"``), so sees the
-    region :func:`pipeline.vision.regions.classifier_region` picks rather than the whole frame."""
+    """Whether an image chord model was trained on regions, so sees the region
+    :func:`pipeline.vision.regions.classifier_region` picks rather than the whole frame.
+
+    Args:
+        model: an image chord model (its ``card.input_region``; a card without one means the frame).
+
+    Returns:
+        True when ``card.input_region`` is not ``"frame"``.
+    """
     return getattr(model.card, "input_region", "frame") != "frame"
 
 
-def image_model_input(image: np.ndarray, model, fretboard=None, hands: HandsResult | None = None,
-                      region=None) -> tuple[np.ndarray, object | None]:
+def image_model_input(
+    image: np.ndarray, model, fretboard: FretboardDetections | None = None, hands: HandsResult | None = None,
+    region: Region | None = None,
+) -> tuple[np.ndarray, Region | None]:
     """What an image chord model sees of a frame: the whole frame, or for a model trained on regions
     (:func:`sees_region`) the region :func:`pipeline.vision.regions.classifier_region` picks, cut out.
 
@@ -75,8 +92,6 @@ def image_model_input(image: np.ndarray, model, fretboard=None, hands: HandsResu
     """
     if not sees_region(model):
         return image, None
-    from pipeline.vision.regions import classifier_region, crop_region
-
     if region is None:
         region = classifier_region(image.shape, fretboard, hands)
     return crop_region(image, region), region
@@ -113,8 +128,6 @@ def analyze_clip(
     Raises:
         InputError: the clip cannot be read, or the arguments do not fit it.
     """
-    from pipeline.vision.regions import hand_choice_box
-
     models = models if isinstance(models, ModelSet) else ModelSet(landmarks=models)
     info = probe(path)
     own_detector = detector is None
@@ -190,9 +203,6 @@ def predict_image_files(
     Returns:
         (fused prediction per image, each model's predictions by name).
     """
-    from pipeline.models.datasets import extract_landmarks
-    from pipeline.models.image import read_rgb
-
     models = models if isinstance(models, ModelSet) else ModelSet(landmarks=models)
     wants_region = models.image is not None and sees_region(models.image)
     if hands is None and (models.landmarks or wants_region):

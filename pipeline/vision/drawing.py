@@ -16,6 +16,10 @@ Text uses OpenCV's Hershey font, so no font file is needed (nothing is downloade
   the fretting hand in its own colour and thicker.
 - :class:`ChordLabelAnnotator`: the chord name and probability in a box in a corner (also what
   :mod:`pipeline.audio.mux` burns into videos).
+- :func:`annotate_frame` chains the three; :func:`write_annotated_video` draws an analysis's frames as an MP4.
+
+The overlays of explanations (occlusion heatmaps, finger attributions) are in :mod:`pipeline.vision.overlays`,
+built on :func:`copy_frame` and :func:`draw_label` from here.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import numpy as np
 
 from pipeline.core.chords import NO_CHORD
 from pipeline.core.errors import InputError
+from pipeline.core.hands import FINGERS
 from pipeline.vision.detection import FretboardDetections
 from pipeline.vision.video import iter_frames, write_video
 
@@ -36,17 +41,37 @@ _HERSHEY_HEIGHT = 22.0  # Hershey simplex is about 22 px tall at font scale 1
 POSITIONS = ("top-left", "top-right", "bottom-left", "bottom-right")
 
 
-def _copy(image: np.ndarray) -> np.ndarray:
+def copy_frame(image: np.ndarray) -> np.ndarray:
+    """A C-contiguous uint8 copy of an RGB frame, which annotators draw on (the input stays untouched).
+
+    Args:
+        image: RGB (H, W, 3), any dtype castable to uint8.
+
+    Returns:
+        RGB uint8 (H, W, 3), a new array.
+
+    Raises:
+        ValueError: ``image`` is not (H, W, 3).
+    """
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"expected an RGB image (H, W, 3), got shape {image.shape}")
     return np.array(image, dtype=np.uint8, copy=True, order="C")
 
 
-def _label(
+def draw_label(
     out: np.ndarray, text: str, anchor: tuple[int, int], font_scale: float, color: Color, background: Color
 ) -> None:
-    """Draw ``text`` on a filled box whose bottom-left corner is ``anchor``; moved inside the frame."""
+    """Draw ``text`` in place on a filled box whose bottom-left corner is ``anchor``, moved inside the frame.
+
+    Args:
+        out: RGB uint8 (H, W, 3), drawn on in place.
+        text: the label.
+        anchor: (x, y) pixel of the box's bottom-left corner (the box goes below it when there is no room).
+        font_scale: OpenCV font scale (Hershey simplex).
+        color: RGB of the text.
+        background: RGB of the box.
+    """
     import cv2
 
     thickness = max(1, int(round(font_scale * 2)))
@@ -97,7 +122,7 @@ class BoxAnnotator:
         """
         import cv2
 
-        out = _copy(image)
+        out = copy_frame(image)
         if result is None:
             return out
         if hasattr(result, "source"):  # a Region
@@ -114,7 +139,7 @@ class BoxAnnotator:
             x1, y1, x2, y2 = (int(round(v)) for v in np.asarray(box, dtype=np.float64))
             cv2.rectangle(out, (x1, y1), (x2, y2), self.color, self.thickness, cv2.LINE_AA)
             if self.label:
-                _label(out, text, (x1, y1), font_scale, self.text_color, self.color)
+                draw_label(out, text, (x1, y1), font_scale, self.text_color, self.color)
         return out
 
 
@@ -145,9 +170,7 @@ class HandAnnotator:
 
     @staticmethod
     def connections() -> list[tuple[int, int]]:
-        """Landmark index pairs to join, built from :data:`pipeline.vision.hands.FINGERS`."""
-        from pipeline.core.hands import FINGERS
-
+        """Landmark index pairs to join, built from :data:`pipeline.core.hands.FINGERS`."""
         wrist = FINGERS["palm"][0]
         pairs: list[tuple[int, int]] = []
         bases = []
@@ -170,7 +193,7 @@ class HandAnnotator:
         """
         import cv2
 
-        out = _copy(image)
+        out = copy_frame(image)
         if result is None or not result.hands:
             return out
         pairs = self.connections()
@@ -265,7 +288,7 @@ class ChordLabelAnnotator:
         """
         import cv2
 
-        out = _copy(image)
+        out = copy_frame(image)
         text = self.text(result)
         if text is None:
             return out
@@ -280,9 +303,6 @@ class ChordLabelAnnotator:
         cv2.rectangle(out, (x0, y0), (x0 + box_w, y0 + box_h), self.background, thickness=-1)
         cv2.putText(out, text, (x0 + pad, y0 + pad + text_h), _FONT, font_scale, self.color, thickness, cv2.LINE_AA)
         return out
-
-
-__all__ = ["BoxAnnotator", "ChordLabelAnnotator", "HandAnnotator", "POSITIONS"]
 
 
 def annotate_frame(image: np.ndarray, hands=None, chord=None, box: np.ndarray | None = None,
@@ -357,3 +377,9 @@ def write_annotated_video(analysis, out: str | Path, boxes: dict[int, np.ndarray
                 yield annotate_frame(frame.image, result.hands, chord, frame_box(result, boxes)[0])
 
     return write_video(out, frames(), fps=min(fps, analysis.clip.fps or fps))
+
+
+__all__ = [
+    "BoxAnnotator", "ChordLabelAnnotator", "HandAnnotator", "POSITIONS", "annotate_frame", "copy_frame", "draw_label",
+    "frame_box", "write_annotated_video",
+]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from pipeline.core.hands import HandSettings, HandsResult
@@ -86,7 +87,5 @@ def _shrink(image: np.ndarray, max_side: int) -> np.ndarray:
     longest = max(height, width)
     if not max_side or longest <= max_side:
         return image
-    import cv2
-
     scale = max_side / longest
     return cv2.resize(image, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)

@@ -2,16 +2,20 @@
 
 :func:`classifier_region` picks, in this order:
 
-1. ``"fretboard"``: the detector's best fretboard box, grown by a margin. When the fretting hand is
-   known and lies on that box, the region also takes in the hand's box: a fretboard box runs along
-   the neck, and the fingers that make the chord reach above it and the hand hangs below it.
-2. ``"hand"``: no fretboard, but a fretting hand: its landmarks' box scaled up (1.5x by default, so
-   the strings and frets around the fingers are in view) and widened or heightened to a fixed aspect
-   ratio, so every hand crop resizes to the classifier's input without distortion.
-3. ``"frame"``: neither: the whole frame.
+1. :attr:`~pipeline.core.types.BoxSource.FRETBOARD` (``"fretboard"``): the detector's best fretboard
+   box, grown by a margin. When the fretting hand is known and lies on that box, the region also
+   takes in the hand's box: a fretboard box runs along the neck, and the fingers that make the chord
+   reach above it and the hand hangs below it.
+2. :attr:`~pipeline.core.types.BoxSource.HAND` (``"hand"``): no fretboard, but a fretting hand: its
+   landmarks' box scaled up (1.5x by default, so the strings and frets around the fingers are in
+   view) and widened or heightened to a fixed aspect ratio, so every hand crop resizes to the
+   classifier's input without distortion.
+3. :attr:`~pipeline.core.types.BoxSource.FRAME` (``"frame"``): neither: the whole frame.
 
-Every region is clipped to the frame, and :attr:`Region.source` records which rule gave it, so that
-a classifier trained on one kind of region can refuse, or be evaluated apart on, the others.
+Every region is clipped to the frame, and :attr:`Region.source` (a
+:class:`~pipeline.core.types.BoxSource`, a ``StrEnum``, so it equals its plain string) records which
+rule gave it, so that a classifier trained on one kind of region can refuse, or be evaluated apart on,
+the others.
 
 The fretboard box and the choice of the fretting hand
 ------------------------------------------------------
@@ -35,13 +39,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from pipeline.core.hands import HandSettings, HandsResult
+from pipeline.core.types import BoxSource
 from pipeline.vision.detection import FretboardDetections, grow_box
-
-SOURCES = ("fretboard", "hand", "frame")
-"""Where a region came from, most specific first."""
 
 HAND_CHOICE_MARGIN = (0.05, 0.25)
 """Growth of a fretboard box before it picks the fretting hand: (x, y) fractions of its width and height."""
@@ -53,26 +56,35 @@ class Region:
 
     Attributes:
         box: (4,) float32 x1, y1, x2, y2 in pixels, inside the frame.
-        source: ``"fretboard"``, ``"hand"`` or ``"frame"`` (see the module docstring).
-        score: the detector's score for ``"fretboard"``, the hand's handedness score for ``"hand"``,
-            1.0 for ``"frame"``.
+        source: which rule gave the box (see the module docstring); a plain string such as
+            ``"hand"`` is turned into its :class:`~pipeline.core.types.BoxSource`.
+        score: the detector's score for a fretboard region, the hand's handedness score for a hand
+            region, 1.0 for the whole frame.
+
+    Raises:
+        ValueError: ``source`` is not a :class:`~pipeline.core.types.BoxSource` value.
     """
 
     box: np.ndarray
-    source: str
+    source: BoxSource
     score: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.source not in SOURCES:
-            raise ValueError(f"unknown region source {self.source!r}; expected one of {SOURCES}")
+        try:
+            object.__setattr__(self, "source", BoxSource(self.source))
+        except ValueError:
+            expected = ", ".join(repr(s.value) for s in BoxSource)
+            raise ValueError(f"unknown region source {self.source!r}; expected one of {expected}") from None
         object.__setattr__(self, "box", np.asarray(self.box, dtype=np.float32).reshape(4))
 
     @property
     def width(self) -> float:
+        """Width of the box in pixels."""
         return float(self.box[2] - self.box[0])
 
     @property
     def height(self) -> float:
+        """Height of the box in pixels."""
         return float(self.box[3] - self.box[1])
 
 
@@ -165,10 +177,11 @@ def classifier_region(
         if include_hand and fretting is not None and _share_inside(fretting.bbox, box) >= 0.1:
             box = _union(box, np.clip(fretting.bbox, 0, [width, height, width, height]))
         if box[2] - box[0] >= 1 and box[3] - box[1] >= 1:
-            return Region(box, "fretboard", fretboard.best_score)
+            return Region(box, BoxSource.FRETBOARD, fretboard.best_score)
     if fretting is not None:
-        return Region(hand_region_box(fretting.bbox, hand_scale, hand_aspect, (height, width)), "hand", fretting.score)
-    return Region(np.array([0, 0, width, height], dtype=np.float32), "frame", 1.0)
+        box = hand_region_box(fretting.bbox, hand_scale, hand_aspect, (height, width))
+        return Region(box, BoxSource.HAND, fretting.score)
+    return Region(np.array([0, 0, width, height], dtype=np.float32), BoxSource.FRAME, 1.0)
 
 
 def crop_region(image: np.ndarray, region: Region, size: tuple[int, int] | None = None) -> np.ndarray:
@@ -189,8 +202,6 @@ def crop_region(image: np.ndarray, region: Region, size: tuple[int, int] | None 
     x2, y2 = max(x2, x1 + 1), max(y2, y1 + 1)
     out = image[y1:y2, x1:x2]
     if size is not None:
-        import cv2
-
         target = (int(size[0]), int(size[1]))
         shrinking = target[0] < out.shape[1] or target[1] < out.shape[0]
         out = cv2.resize(out, target, interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
@@ -243,7 +254,6 @@ def choose_fretting_with_fretboard(
 __all__ = [
     "HAND_CHOICE_MARGIN",
     "Region",
-    "SOURCES",
     "choose_fretting_with_fretboard",
     "classifier_region",
     "crop_region",

@@ -1,0 +1,75 @@
+"""The shared sidebar (model folders, data directory, sampling rate) and what the pages read from it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from pipeline.core.config import get_settings
+from pipeline.core.errors import InputError
+from pipeline.core.config import get_studio_settings
+from pipeline.models.catalogue import IMAGE_KINDS, SAMPLE, ModelEntry, discover_models, model_entry
+
+
+def sidebar() -> None:
+    """The shared sidebar: model folder(s), data directory, sampling rate. Nothing else."""
+    settings = get_studio_settings()
+    with st.sidebar:
+        st.text_input("Data directory (label store)", value=str(get_settings().data_dir), key="data_dir",
+                      help="Where labels, snapshots and retrained models live (CHORD_STUDIO_DATA).")
+        st.text_area("More model folders, one per line", value="\n".join(settings.models), key="model_folders",
+                     help="Landmark or image model folders (card.json), or a fretboard detector (best.pt).")
+        entries = available_models()
+        names = [e.name for e in entries]
+        kinds = {e.name: e.kind for e in entries}
+        wanted = [model_entry(p).name for p in settings.models if _is_model(p)] or [SAMPLE]
+        default = [n for n in wanted if n in names] or names[:1]
+        st.multiselect("Models", names, default=default, key="models",
+                       format_func=lambda n: "sample (synthetic renders)" if n == SAMPLE else f"{n} ({kinds.get(n)})",
+                       help="Landmark models read the hand, image models (cnn, image) the frame, a detector finds "
+                            "the fretboard. Analyze runs one of each kind (a landmark and an image model are "
+                            "fused); Explain and Compare put models side by side.")
+        st.number_input("Sampling rate (frames per second)", 0.5, 30.0, float(settings.fps), 0.5, key="fps")
+
+
+def _is_model(path: str) -> bool:
+    try:
+        model_entry(path)
+    except InputError:
+        return False
+    return True
+
+
+def data_dir() -> Path:
+    """The label store folder chosen in the sidebar."""
+    return Path(st.session_state.get("data_dir") or get_settings().data_dir).expanduser()
+
+
+def fps() -> float:
+    """The sampling rate chosen in the sidebar, frames per second."""
+    return float(st.session_state.get("fps") or get_studio_settings().fps)
+
+
+def available_models() -> list[ModelEntry]:
+    """Every model the studio finds, plus the folders typed into the sidebar (bad ones reported)."""
+    extra = [line.strip() for line in str(st.session_state.get("model_folders", "")).splitlines() if line.strip()]
+    for folder in extra:
+        if not _is_model(folder):
+            st.sidebar.warning(f"{folder} is not a model folder the studio knows; it is left out.")
+    return discover_models(data_dir(), [f for f in extra if _is_model(f)])
+
+
+def chosen_models(kind: str | None = "landmarks") -> list[ModelEntry]:
+    """The models chosen in the sidebar, of one kind.
+
+    Args:
+        kind: ``"landmarks"``, ``"image"`` (transformers and CNN alike), ``"chord"`` (landmarks and image),
+            ``"detector"``, or None for every kind.
+
+    Returns:
+        The chosen entries of that kind, in the sidebar's order.
+    """
+    kinds = {"image": IMAGE_KINDS, "chord": ("landmarks", *IMAGE_KINDS)}.get(kind, (kind,))
+    chosen = set(st.session_state.get("models") or [SAMPLE])
+    return [e for e in available_models() if e.name in chosen and (kind is None or e.kind in kinds)]

@@ -1,0 +1,248 @@
+"""Every sentence a user reads that the studio, the Space and the command line share, in one place.
+
+One wording per message: the apps and the command line import these rather than spell their own, so a
+message reads the same wherever it is shown. Sentences are plain text or markdown (bold marks the
+warning) and take the values they name as arguments.
+"""
+
+from __future__ import annotations
+
+from pipeline.core.types import Analysis, FrameResult, FusionWeights, ModelSet
+
+NO_HAND_IN_FRAME = "No hand was found in this frame: the landmark model cannot decide it."
+"""Beside a frame without a fretting hand (a landmark model gives no answer there)."""
+
+NO_HAND_TO_ATTRIBUTE = "No hand was found in this frame, so there is nothing to attribute."
+"""Where finger attribution was asked for a frame without a fretting hand."""
+
+STUDIO_TRAIN_REMEDY = "(Models page or `python -m pipeline train`)"
+"""How the Streamlit studio's user gets a model for real clips (the ``remedy`` of :func:`synthetic_note`)."""
+
+SPACE_TRAIN_REMEDY = "(`python -m pipeline train`) and set `CHORD_SPACE_MODELS`"
+"""How the Space's owner gets a model for real clips (the ``remedy`` of :func:`synthetic_note`)."""
+
+CLI_TRAIN_REMEDY = "(`python -m pipeline train`)"
+"""How a command-line user gets a model for real clips (the ``remedy`` of :func:`synthetic_note`)."""
+
+
+def no_hand_at(name: str, time_s: float) -> str:
+    """Where one frame of a clip, asked for by time, shows no fretting hand.
+
+    Args:
+        name: the clip's file name.
+        time_s: the frame's time in seconds.
+
+    Returns:
+        One sentence.
+    """
+    return f"No hand was found in {name} at {time_s:g} s: the landmark model cannot decide it."
+
+
+def no_hand_message(analysis: Analysis) -> str | None:
+    """A message for an analysis in which no sampled frame showed a hand (None when some did).
+
+    Args:
+        analysis: a clip's analysis.
+
+    Returns:
+        One sentence naming the clip and the number of frames, or None.
+    """
+    if not analysis.frames or any(f.hands.fretting is not None for f in analysis.frames):
+        return None
+    return (f"No hand was found in any of the {len(analysis.frames)} sampled frames of "
+            f"'{analysis.clip.path.name}': the chord cannot be read without the fretting hand. "
+            "Use a clip where the hand on the neck is in view.")
+
+
+def no_hand_image_decides(frames: int) -> str:
+    """Where no sampled frame showed a hand but an image model was chosen too, which decides them all.
+
+    Args:
+        frames: the number of sampled frames.
+
+    Returns:
+        One sentence.
+    """
+    return (f"No hand was found in any of the {frames} sampled frames: the landmark model could not decide any; "
+            "the image model decides every frame on its own.")
+
+
+def fretboard_message(analysis: Analysis) -> str | None:
+    """A message for an analysis whose detector found no fretboard in any sampled frame (else None).
+
+    Args:
+        analysis: a clip's analysis.
+
+    Returns:
+        One or two sentences naming the clip and what the image model saw instead, or None when the
+        detector did not run or found a fretboard in some frame.
+    """
+    ran = [f for f in analysis.frames if f.fretboard is not None]
+    if not ran or any(not f.fretboard.empty for f in ran):
+        return None
+    seen = sorted({"whole frame" if f.region.source == "frame" else f"{f.region.source} region"
+                   for f in ran if f.region is not None})
+    seen = f" The image model saw the {' or the '.join(seen)} instead." if seen else ""
+    return (f"The fretboard detector found no fretboard in any of the {len(ran)} sampled frames of "
+            f"'{analysis.clip.path.name}'.{seen} Check that the detector was trained on footage like this clip, "
+            "or analyse without it.")
+
+
+def fusion_note(weights: FusionWeights) -> str:
+    """What the apps say about a fused analysis: how each frame's chord is decided, with each model's share.
+
+    Args:
+        weights: the fusion weights of the analysis (odds of being right from the models' cards); only
+            their ratio matters (:func:`pipeline.timeline.fusion.fuse`), so shares summing to 1 are shown.
+
+    Returns:
+        One markdown sentence.
+    """
+    total = weights.landmarks + weights.image
+    return (f"Each frame's chord fuses both models' probabilities (weights from their held-out accuracy: "
+            f"landmarks {weights.landmarks / total:.2f}, image {weights.image / total:.2f}); "
+            "where no hand is found, the image model decides alone.")
+
+
+def synthetic_note(name: str, remedy: str, markdown: bool = True) -> str:
+    """What the apps say beside a model trained on synthetic renders (DESIGN: an offline default is honest).
+
+    Args:
+        name: the model as the app names it (a model's name, or "This model").
+        remedy: how to get a model for real clips in this app, e.g. :data:`STUDIO_TRAIN_REMEDY`.
+        markdown: bold the warning (the apps); plain text for the command line.
+
+    Returns:
+        Two sentences, the first (the warning) in bold when ``markdown``.
+    """
+    bold = "**" if markdown else ""
+    return (f"{bold}{name} was trained on synthetic renders of the sample clips' scenes, not on real footage:{bold} "
+            f"it recognises the sample clips. For your own clips, train a model on real frames {remedy}.")
+
+
+def space_models_note(models: ModelSet) -> str:
+    """What the Space says about its models: each one's training data, the fusion and a synthetic warning.
+
+    Args:
+        models: the model set that analysed the clip.
+
+    Returns:
+        One or more markdown sentences.
+    """
+    names = []
+    for slot in ("landmarks", "image", "detector"):
+        model = getattr(models, slot)
+        if model is not None:
+            card = getattr(model, "card", None)
+            names.append(f"{slot}: {getattr(card, 'trained_on', '') or type(model).__name__}")
+    note = "Models: " + "; ".join(names) + "."
+    if models.landmarks is not None and models.image is not None:
+        note += " " + fusion_note(models.weights)
+    if models.synthetic:
+        note += " " + synthetic_note("This model", SPACE_TRAIN_REMEDY)
+    return note
+
+
+def analysis_summary(name: str, analysis: Analysis, fps: float, seconds: float, image_model: bool,
+                     sample: str | None = None, frame_accuracy: float | None = None,
+                     segment_f1: float | None = None) -> list[str]:
+    """The Space's summary of an analysed clip, one markdown paragraph a line.
+
+    Args:
+        name: the clip's file name as uploaded.
+        analysis: its analysis.
+        fps: frames sampled per second.
+        seconds: how long the analysis took.
+        image_model: whether an image model ran (the share of decided frames is then given).
+        sample: the sample clip it is a copy of, if any (then its score against the ground truth follows).
+        frame_accuracy, segment_f1: the timeline's score against the sample's ground truth.
+
+    Returns:
+        The paragraphs: counts, the chord sequence, and the sample's score when given.
+    """
+    hands = analysis.hand_share if analysis.frames else 0.0
+    decided = (f", a chord decided in {100 * analysis.coverage:.0f} %" if image_model and analysis.frames else "")
+    lines = [f"**{name}**: {len(analysis.frames)} frames sampled at {fps:g} per "
+             f"second, a hand in {100 * hands:.0f} % of them{decided}, {len(analysis.timeline.segments)} chord "
+             f"segment(s); analysed in {seconds:.1f} s.",
+             "Chords: " + (" → ".join(s.chord for s in analysis.timeline.segments) or "none")]
+    if sample is not None and frame_accuracy is not None:
+        lines.append(f"Sample clip **{sample}**: right {100 * frame_accuracy:.0f} % of the time against "
+                     f"its ground truth (segment F1 {segment_f1:.2f}).")
+    return lines
+
+
+def frame_summary(number: int, frame: FrameResult) -> list[str]:
+    """What the Space's explain note says first about one analysed frame: its chords and each model's top three.
+
+    Args:
+        number: the sampled frame's number in the analysis.
+        frame: the frame's result.
+
+    Returns:
+        Markdown paragraphs, one a line.
+    """
+    lines = [f"Frame {number} (source frame {frame.index}) at {frame.time:.2f} s: timeline chord **{frame.chord}**; "
+             f"this frame alone **{frame.prediction.chord}** (p {frame.prediction.probability:.2f})."]
+    if not frame.prediction.covered:
+        lines.append(NO_HAND_IN_FRAME)
+    for name, prediction in frame.by_model.items():
+        if prediction.covered:
+            lines.append(f"{name}: " + ", ".join(f"{c} {p:.2f}" for c, p in prediction.top(3)))
+    return lines
+
+
+def heatmap_note(target: str, probability: float, region: str, seconds: float) -> str:
+    """The note beside an image model's occlusion heatmap of a frame.
+
+    Args:
+        target: the explained chord.
+        probability: the model's probability of it.
+        region: what the model saw: "frame", "fretboard" or "hand".
+        seconds: how long the heatmap took.
+
+    Returns:
+        One markdown paragraph.
+    """
+    return (f"**Occlusion heatmap** of the image model for **{target}** (p {probability:.2f}"
+            f"{'' if region == 'frame' else ', on the region it saw'}): warm regions are "
+            f"where covering the frame lowers that chord's probability most; the colour bar on the right gives "
+            f"the drop ({seconds:.1f} s).")
+
+
+def no_hand_attribution_note(has_image_model: bool) -> str:
+    """The note where finger attribution was asked for a frame without a fretting hand.
+
+    Args:
+        has_image_model: whether an image model runs too (then it is suggested).
+
+    Returns:
+        One markdown paragraph.
+    """
+    return (f"**Attribution:** {NO_HAND_TO_ATTRIBUTE} "
+            + ("Choose the image model for an occlusion heatmap." if has_image_model else
+               "An occlusion heatmap needs an image model (`CHORD_SPACE_MODELS`)."))
+
+
+def finger_note(target: str, probability: float, scores: dict[str, float], decisive: str,
+                has_image_model: bool) -> str:
+    """The note beside a landmark model's finger attribution of a frame.
+
+    Args:
+        target: the explained chord.
+        probability: the model's probability of it.
+        scores: finger -> the drop of that probability when the finger is removed.
+        decisive: the finger whose removal drops it most.
+        has_image_model: whether an image model runs too (then its heatmap is suggested).
+
+    Returns:
+        One markdown paragraph.
+    """
+    ranked = ", ".join(f"{name} {score:+.2f}" for name, score in sorted(scores.items(), key=lambda item: -item[1]))
+    aside = ("(An occlusion heatmap needs an image model; this Space runs a landmark model, which reads the "
+             "21 hand points, not pixels.)" if not has_image_model else
+             "(The landmark model reads the 21 hand points, not pixels; choose the image model for an "
+             "occlusion heatmap.)")
+    return (f"**Finger attribution** of the landmark model for **{target}** (p {probability:.2f}): "
+            f"the drop of its probability when each finger is removed: {ranked}. Most decisive: "
+            f"**{decisive}**. {aside}")
