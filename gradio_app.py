@@ -43,6 +43,22 @@ log = logging.getLogger("chord_space")
 TITLE = "Chord vision studio"
 TIMELINE_HEADERS = ["start (s)", "end (s)", "chord", "mean probability"]
 
+# Gradio's own upload cache: every hour, files older than a day go (a Space's disk is small and lives on).
+DELETE_CACHE = (3600, 86400)
+SESSION_TTL_S = 6 * 3600  # a session's request folder goes when the session ends, at the latest after this
+
+
+def launch_options() -> dict:
+    """What :meth:`gr.Blocks.launch` needs besides the address: uploads above ``CHORD_STUDIO_MAX_UPLOAD_MB`` are
+    refused by Gradio before they are stored (``max_file_size``, in bytes)."""
+    return {"max_file_size": int(get_studio_settings().max_upload_mb * 2**20)}
+
+
+def _end_session(state) -> None:
+    """``gr.State``'s ``delete_callback``: the session is over (closed tab or expired), so its request
+    folder goes."""
+    space.remove_request_folder(getattr(state, "folder", None))
+
 # --------------------------------------------------------------------------------------------------
 # Models: loaded once per process, on first use (or at start when run as a script)
 
@@ -134,8 +150,9 @@ def _frame_index(state: Session, index) -> int:
 
 
 def timeline_rows(timeline) -> list[list]:
-    """The timeline as table rows (``TIMELINE_HEADERS``)."""
-    return [[round(s.start, 2), round(s.end, 2), s.chord, round(s.probability, 3)] for s in timeline.segments]
+    """The timeline as table rows (``TIMELINE_HEADERS``); an unsure segment's chord reads "C (unsure)"."""
+    return [[round(s.start, 2), round(s.end, 2), f"{s.chord} (unsure)" if s.unsure else s.chord,
+             round(s.probability, 3)] for s in timeline.segments]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -261,8 +278,8 @@ def _examples() -> list[Path]:
 def build_demo() -> gr.Blocks:
     """The Blocks app (``demo`` below); every event has an ``api_name``."""
     limits = get_studio_settings()
-    with gr.Blocks(title=TITLE) as app:
-        state = gr.State(None)
+    with gr.Blocks(title=TITLE, delete_cache=DELETE_CACHE) as app:
+        state = gr.State(None, time_to_live=SESSION_TTL_S, delete_callback=_end_session)
         gr.Markdown(f"# {TITLE}\nFilm the hand on the guitar neck; get the chords. Upload or record a clip "
                     "(or pick a sample below), press **Analyze**, then explain a frame, listen to the chords on "
                     "guitar, or suggest a correction. The default model is trained on **synthetic renders** "
@@ -349,7 +366,7 @@ def main() -> int:
         print(f"gradio_app: {error.message}", file=sys.stderr)
         return 2
     log.info("ready in %.1f s", time.perf_counter() - started)
-    demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"))
+    demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"), **launch_options())
     return 0
 
 

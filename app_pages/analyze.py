@@ -22,7 +22,15 @@ from pipeline.core.errors import InputError
 from pipeline.figures import answers_figure, timeline_figure
 from pipeline.core.config import get_studio_settings
 from pipeline.samples import fretboard_boxes, ground_truth, sample_clips, sample_twin
-from pipeline.text import NO_HAND_IN_FRAME, fretboard_message, fusion_note, no_hand_image_decides, no_hand_message
+from pipeline.text import (
+    NO_HAND_IN_FRAME,
+    STUDIO_TRAIN_REMEDY,
+    fretboard_message,
+    fusion_note,
+    no_hand_image_decides,
+    no_hand_message,
+    unfamiliar_message,
+)
 from pipeline.uploads import check_clip, save_upload
 from pipeline.models.evaluation import score_timeline
 from pipeline.vision.drawing import annotate_frame, frame_box, write_annotated_video
@@ -94,11 +102,16 @@ if message:
 message = fretboard_message(analysis)
 if message:
     st.error(message)
+message = unfamiliar_message(analysis, STUDIO_TRAIN_REMEDY,
+                             {slot: entry.name for slot, entry in choice.slots.items() if entry is not None})
+if message:
+    st.warning(message)
 
 sample = sample_twin(clip)  # a sample clip, or an upload of one: known by its bytes
 truth = ground_truth(sample) if sample else None
 n = len(analysis.frames)
-cols = st.columns(6 if choice.detector else 5)
+familiar = analysis.familiar_share
+cols = st.columns(5 + (familiar is not None) + bool(choice.detector))
 cols[0].metric("Length", f"{analysis.clip.duration:.1f} s" if not analysis.clip.is_image else "still")
 cols[1].metric("Frames sampled", n)
 cols[2].metric("Frames with a hand", f"{100 * analysis.hand_share:.0f} %")
@@ -107,6 +120,10 @@ if truth is not None:
     score = score_timeline(analysis.timeline, truth)
     cols[4].metric("Right vs ground truth", f"{100 * score.frame_accuracy:.0f} %",
                    help=f"share of time with the right chord; segment F1 {score.segment_f1:.2f}")
+if familiar is not None:
+    cols[5].metric("Frames familiar to the models", f"{100 * familiar:.0f} %",
+                   help="share of the decided frames like those the models learned from; elsewhere "
+                        "the chords are guesses (grey, hatched in the timeline)")
 if choice.detector:
     with_box = sum(f.fretboard is not None and not f.fretboard.empty for f in analysis.frames)
     cols[-1].metric("Frames with a fretboard", f"{100 * with_box / n:.0f} %")

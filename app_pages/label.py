@@ -6,6 +6,10 @@ both fused (stored as one prediction per frame under the set's name, e.g. ``tiny
 Every change goes straight into the label store under the sidebar's data directory (SQLite, one
 transaction per label), so labels survive a browser reload and an app restart. Keys: Enter accepts
 the model's answer, the digit keys set a chord, Left / Right move, Z undoes your last label.
+
+Each browser session labels under its own name (the sidebar's, else ``studio-<random>``), so Undo takes
+back this session's labels only, never another tab's. A frame whose file is missing or unreadable shows
+the error in its place; the queue moves on past it.
 """
 
 import shutil
@@ -18,11 +22,10 @@ from app_pages.ui.cache import chord_model, model_set
 from app_pages.ui.files import derived_path
 from app_pages.ui.messages import show_error
 from app_pages.ui.pickers import model_choice
-from app_pages.ui.sidebar import chosen_models, data_dir
+from app_pages.ui.sidebar import chosen_models, data_dir, session_author
 from app_pages.ui.training import train_landmarks_button
 from labeling.export import FORMATS, export_snapshot
 from labeling.ingest import ModelRef, add_clip
-from labeling.labels import default_author
 from labeling.queue import STATUSES, review_queue
 from labeling.store import LabelStore
 from pipeline.models.catalogue import chord_keys, label_chords
@@ -32,7 +35,7 @@ from pipeline.vision.video import VIDEO_SUFFIXES, read_frame
 
 st.title("Label frames")
 root = data_dir()
-author = default_author()
+author = session_author()  # each browser session labels (and undoes) as itself
 
 
 def _act(action: str, frame_id: int | None = None, chord: str | None = None) -> None:
@@ -119,9 +122,16 @@ try:
             position = min(st.session_state.get("label_pos", 0), len(queue) - 1)
             record = store.frame(queue[position])
             predictions = store.predictions(record.id)
-            image = read_frame(record.path, 0).image
-            st.image(annotate_frame(image, None, None, None if record.box is None else record.box),
-                     caption=f"{position + 1} of {len(queue)}: frame {record.id}, {record.source}")
+            caption = f"{position + 1} of {len(queue)}: frame {record.id}, {record.source}"
+            try:
+                image = read_frame(record.path, 0).image
+            except Exception as error:  # noqa: BLE001 - one broken frame file must not stop the queue
+                image = None
+                st.error(f"{caption}: its file {record.path} cannot be shown ({error}). Go on with Next; "
+                         "it can be labeled when its file is back.")
+            if image is not None:
+                st.image(annotate_frame(image, None, None, None if record.box is None else record.box),
+                         caption=caption)
             label = record.chord or "unlabeled"
             answers = ", ".join(f"{p.model}: {p.chord} {p.probability:.2f}" if p.covered else f"{p.model}: no hand"
                                 for p in predictions) or "no model has seen it"
@@ -138,14 +148,15 @@ try:
         nav[0].button("Previous", shortcut="Left", on_click=_act, args=("previous",), key="label_previous",
                       disabled=position == 0)
         nav[1].button("Accept suggestion", shortcut="Enter", type="primary", on_click=_act, args=("accept", record.id),
-                      key="label_accept", disabled=not covered)
+                      key="label_accept", disabled=not covered or image is None)
         nav[2].button("Next", shortcut="Right", on_click=_act, args=("next",), key="label_next",
                       disabled=position >= len(queue) - 1)
         nav[3].button("Undo my last label", shortcut="Z", on_click=_act, args=("undo",), key="label_undo")
         row = st.columns(len(chords))
         for column, chord in zip(row, chords):
             column.button(chord, shortcut=keys[chord], on_click=_act, args=("set", record.id, chord),
-                          key=f"label_chord_{chord}", type="primary" if chord == record.chord else "secondary")
+                          key=f"label_chord_{chord}", type="primary" if chord == record.chord else "secondary",
+                          disabled=image is None)
         with st.expander("History of this frame"):
             st.dataframe([{"when": e.created_at, "chord": e.chord, "by": e.author, "how": e.origin,
                            "undone": e.undone_at or ""} for e in store.history(record.id)], hide_index=True)

@@ -1,13 +1,16 @@
 """``python -m labeling``: add, queue, label, undo, history, snapshot, export, train, jobs, stats.
 
-Exit status: 0 success, 2 bad input (one line on stderr saying why), 130 interrupted.
+Exit status: 0 success, 2 bad input (one line on stderr saying why: a bad argument, a file that cannot
+be read or written, a read-only, full, locked or damaged store), 130 interrupted.
 The store is ``--store DIR``, else ``CHORD_STUDIO_DATA``, else ``<CHORD_STUDIO_HOME>/labels``.
+A frame is named by its id (a number) or by ``sha:`` and a prefix of its SHA-256 digest.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -16,11 +19,14 @@ from labeling.export import FORMATS as EXPORT_FORMATS
 from labeling.export import export_snapshot
 from labeling.formats import FORMATS as IMPORT_FORMATS
 from labeling.ingest import ModelRef, add_clip, add_dataset, add_images
+from labeling.database import DB_FILE, store_error
+from labeling.frames import DIGEST_MARKER
 from labeling.labels import default_author
 from labeling.queue import STATUSES, review_queue
 from labeling.store import LabelStore
-from labeling.train import job_status, start_job, train_from_snapshot
-from pipeline.cli import run_parser
+from labeling.train import TRAINABLE_KINDS, job_status, start_job, train_from_snapshot
+from pipeline.cli import OneLineParser, finite, positive, run_parser
+from pipeline.core.config import get_settings
 from pipeline.core.errors import InputError
 from pipeline.vision.video import VIDEO_SUFFIXES
 
@@ -47,6 +53,7 @@ def cmd_add(args: argparse.Namespace) -> int:
             result = add_dataset(store, path, format=args.format, model=model, on_duplicate=duplicates,
                                  workers=args.workers)
     print(f"added {len(result.frame_ids)} frames"
+          + (f", labeled {len(result.labeled)} frames already stored" if result.labeled else "")
           + (f", skipped {len(result.skipped)} duplicates" if result.skipped else "")
           + (f", predicted by {model.name}" if model else ""))
     return 0
@@ -87,7 +94,7 @@ def cmd_label(args: argparse.Namespace) -> int:
 def cmd_undo(args: argparse.Namespace) -> int:
     """``undo``: undo the last label change (yours, or anyone's with ``--anyone``); returns the exit status."""
     with _store(args) as store:
-        event = store.undo(None if args.anyone else (args.by or default_author()))
+        event = store.undo(None if args.anyone else (args.by if args.by is not None else default_author()))
     if event is None:
         print("nothing to undo")
     else:
@@ -184,9 +191,37 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def seconds(text: str) -> float:
+    """``type=`` for clip times: a finite number of seconds, 0 or more."""
+    value = finite(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} seconds must be 0 or more")
+    return value
+
+
+def share(text: str) -> float:
+    """``type=`` for split ratios: a finite share, 0 or more."""
+    value = finite(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """``type=`` for counts (workers, a queue's length): a whole number, 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m labeling``."""
-    parser = argparse.ArgumentParser(prog="python -m labeling", description="Grow and correct a chord dataset.")
+    parser = OneLineParser(prog="python -m labeling", description="Grow and correct a chord dataset.",
+                           epilog=f"A frame is its id (a number) or {DIGEST_MARKER} and 6+ hex digits of its digest.")
     parser.add_argument("--store", help="label store folder (default CHORD_STUDIO_DATA or <CHORD_STUDIO_HOME>/labels)")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -194,19 +229,19 @@ def build_parser() -> argparse.ArgumentParser:
                                           "an ImageFolder/YOLO/COCO export or zip")
     add.add_argument("path")
     add.add_argument("--format", default="auto", choices=IMPORT_FORMATS, help="dataset format (default: detected)")
-    add.add_argument("--fps", type=float, default=1.0, help="frames sampled per second of a clip")
-    add.add_argument("--start", type=float, help="clip start in seconds")
-    add.add_argument("--end", type=float, help="clip end in seconds")
+    add.add_argument("--fps", type=positive, default=1.0, help="frames sampled per second of a clip")
+    add.add_argument("--start", type=seconds, help="clip start in seconds")
+    add.add_argument("--end", type=seconds, help="clip end in seconds")
     add.add_argument("--clip", help="clip name (a folder of images: keep them together in one split)")
     add.add_argument("--chord", help="label every image of a plain folder with this chord")
     add.add_argument("--model", help="suggest chords with this model folder (landmarks, cnn or image), or 'sample' "
                      "(default: no predictions)")
     add.add_argument("--skip-duplicates", action="store_true", help="skip frames already stored instead of refusing")
-    add.add_argument("--workers", type=int, help="processes for hand detection")
+    add.add_argument("--workers", type=positive_int, help="processes for hand detection")
     add.set_defaults(run=cmd_add)
 
     queue = commands.add_parser("queue", help="frames to review next: disagreements and least sure first")
-    queue.add_argument("--limit", type=int, default=20)
+    queue.add_argument("--limit", type=positive_int, default=20)
     queue.add_argument("--status", default="unlabeled", choices=STATUSES)
     queue.add_argument("--clip")
     queue.add_argument("--chord")
@@ -217,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     queue.set_defaults(run=cmd_queue)
 
     label = commands.add_parser("label", help="set a frame's chord (or accept a model's answer)")
-    label.add_argument("frame", help="frame id or digest prefix")
+    label.add_argument("frame", help=f"frame id (a number), or {DIGEST_MARKER}PREFIX: 6+ hex digits of its digest")
     label.add_argument("chord", nargs="?")
     label.add_argument("--accept", action="store_true", help="label with the most probable prediction")
     label.add_argument("--model", help="with --accept: this model's prediction")
@@ -230,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     undo.set_defaults(run=cmd_undo)
 
     history = commands.add_parser("history", help="a frame's label history")
-    history.add_argument("frame")
+    history.add_argument("frame", help=f"frame id (a number), or {DIGEST_MARKER}PREFIX: 6+ hex digits of its digest")
     history.set_defaults(run=cmd_history)
 
     snapshot = commands.add_parser("snapshot", help="create, list or diff immutable dataset versions")
@@ -243,18 +278,18 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("snapshot")
     export.add_argument("--out", required=True, help="new folder (imagefolder, yolo) or .csv file")
     export.add_argument("--format", default="imagefolder", choices=EXPORT_FORMATS)
-    export.add_argument("--ratios", type=float, nargs=3, default=[0.8, 0.1, 0.1], metavar=("TRAIN", "VAL", "TEST"))
+    export.add_argument("--ratios", type=share, nargs=3, default=[0.8, 0.1, 0.1], metavar=("TRAIN", "VAL", "TEST"))
     export.add_argument("--seed", type=int, default=0)
     export.set_defaults(run=cmd_export)
 
     train = commands.add_parser("train", help="train a model on a snapshot "
                                               "(landmarks here; other kinds in the background)")
     train.add_argument("snapshot")
-    train.add_argument("--kind", default="landmarks")
+    train.add_argument("--kind", default="landmarks", choices=TRAINABLE_KINDS)
     train.add_argument("--out", help="model folder (default <store>/models/<snapshot>-<kind>)")
-    train.add_argument("--split", default="train", help="train, val, test or all")
+    train.add_argument("--split", default="train", choices=["train", "val", "test", "all"])
     train.add_argument("--background", action="store_true", help="run as a background job")
-    train.add_argument("--workers", type=int)
+    train.add_argument("--workers", type=positive_int)
     train.set_defaults(run=cmd_train)
 
     jobs = commands.add_parser("jobs", help="background training jobs and their progress")
@@ -268,5 +303,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 success, 2 bad input, 130 interrupted)."""
-    return run_parser(build_parser(), argv)
+    """Run the command line; returns the exit status (0 success, 2 bad input, 130 interrupted).
+
+    Bad input of every kind ends in one line on stderr and status 2: bad arguments
+    (:class:`pipeline.cli.OneLineParser`), what the commands refuse (:class:`~pipeline.core.errors.InputError`),
+    files that cannot be read or written (:func:`pipeline.cli.run_parser`), and a store that is read-only,
+    full, locked or damaged.
+    """
+    try:
+        return run_parser(build_parser(), argv)
+    except sqlite3.Error as error:  # met reading a store (opening and writing say it themselves)
+        print(f"error: {store_error(error, _store_path(argv) / DB_FILE)}", file=sys.stderr)
+        return 2
+
+
+def _store_path(argv: list[str] | None) -> Path:
+    """The store folder the command line names (for a message about it)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--store")
+    args, _ = parser.parse_known_args(argv if argv is not None else sys.argv[1:])
+    return Path(args.store) if args.store else get_settings().data_dir

@@ -118,6 +118,73 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
+# What SQLite's error names mean for a person: the store is fine, the place it lives in is not.
+_ENVIRONMENT = {
+    "SQLITE_READONLY": "cannot be written: the folder or file is read-only (permission denied)",
+    "SQLITE_CANTOPEN": "cannot be opened: the folder or file is missing or not writable (permission denied)",
+    "SQLITE_PERM": "cannot be written: permission denied",
+    "SQLITE_AUTH": "cannot be written: permission denied",
+    "SQLITE_FULL": "cannot be written: the disk is full",
+    "SQLITE_BUSY": "is locked by another process (try again when it is done)",
+    "SQLITE_LOCKED": "is locked by another process (try again when it is done)",
+    "SQLITE_IOERR": "cannot be read or written: the disk reported an I/O error",
+}
+_DAMAGED = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+
+
+def environment_problem(error: sqlite3.Error) -> str | None:
+    """What is wrong around the store (read-only, full disk, locked, I/O) for an SQLite error, or None when
+    the error says nothing about its surroundings (a damaged file, a bug)."""
+    name = str(getattr(error, "sqlite_errorname", "") or "")
+    for prefix, meaning in _ENVIRONMENT.items():
+        if name == prefix or name.startswith(prefix + "_"):  # extended codes: SQLITE_READONLY_DBMOVED, ...
+            return meaning
+    return None
+
+
+def store_error(error: BaseException, path: Path) -> InputError:
+    """A one-line :class:`InputError` for an OSError or SQLite error met opening or writing the store at
+    ``path``: what is wrong (permission denied, disk full, locked, damaged), never "delete it"."""
+    if isinstance(error, InputError):
+        return error
+    if isinstance(error, OSError):
+        reason = error.strerror or str(error)
+        where = error.filename or path
+        return InputError(f"The label store at {path.parent} cannot be used: {where}: {reason}. Nothing was changed.")
+    if isinstance(error, sqlite3.Error):
+        meaning = environment_problem(error)
+        if meaning is not None:
+            return InputError(f"The label store {path} {meaning} ({error}). Nothing was changed.")
+        name = str(getattr(error, "sqlite_errorname", "") or "")
+        if name.startswith(_DAMAGED) or type(error) is sqlite3.DatabaseError:
+            return InputError(f"{path} is not a label store or is damaged ({error}); it was left as it is. "
+                              "Restore it from a backup, or point to another data directory.")
+    return InputError(f"The label store {path} failed: {type(error).__name__}: {error}.")
+
+
+def check_length(path: Path, header: bytes) -> None:
+    """Refuse an SQLite file cut short (a copy or a download that stopped): its header says how many pages
+    it holds, and the file is shorter.
+
+    Raises:
+        InputError: the file is shorter than its header says; it is left as it is.
+    """
+    if not header:
+        return  # an empty file: a store about to be created
+    size = path.stat().st_size
+    if len(header) < 100:
+        expected = 100
+    else:
+        page_size = int.from_bytes(header[16:18], "big")
+        page_size = 65536 if page_size == 1 else page_size
+        pages = int.from_bytes(header[28:32], "big")
+        # the page count is valid when "version-valid-for" matches the change counter (SQLite file format 1.3.4)
+        expected = page_size * pages if header[92:96] == header[24:28] else 0
+    if size < expected:
+        raise InputError(f"{path} is not a label store or is damaged: the file is cut short ({size} of {expected} "
+                         "bytes); it was left as it is. Restore it from a backup, or point to another data directory.")
+
+
 class StoreDatabase:
     """An open label store database: connection, schema version, migrations and write transactions.
 
@@ -128,28 +195,38 @@ class StoreDatabase:
         timeout: seconds a writer waits for another process's transaction.
 
     Raises:
-        InputError: the database is not a label store, or was written by a newer schema.
+        InputError: the database is not a label store (or is damaged), was written by a newer schema, or
+            its folder cannot be used (read-only, disk full, locked): the message says which.
     """
 
     def __init__(self, root: str | Path | None = None, *, durable: bool = False, timeout: float = 60.0) -> None:
         self.root = Path(root) if root is not None else get_settings().data_dir
         self.durable = durable
         self.db_path = self.root / DB_FILE
-        if self.db_path.exists():
-            with open(self.db_path, "rb") as handle:
-                if handle.read(16) not in (b"SQLite format 3\x00", b""):
+        if self.root.exists() and not self.root.is_dir():
+            raise InputError(f"{self.root} is a file; a label store is a folder. Choose another data directory.")
+        try:
+            if self.db_path.exists():
+                with open(self.db_path, "rb") as handle:
+                    header = handle.read(100)
+                if header[:16] not in (b"SQLite format 3\x00", b""):
                     raise InputError(f"{self.db_path} is not a label store (not an SQLite database).")
-        self.root.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: no implicit transactions; every write below opens its own.
-        self._db = sqlite3.connect(self.db_path, timeout=timeout, isolation_level=None)
+                check_length(self.db_path, header)
+            self.root.mkdir(parents=True, exist_ok=True)
+            # isolation_level=None: no implicit transactions; every write below opens its own.
+            self._db = sqlite3.connect(self.db_path, timeout=timeout, isolation_level=None)
+        except (OSError, sqlite3.Error) as error:
+            raise store_error(error, self.db_path) from error
         try:
             self._check_version(self._version())
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
-        except BaseException:
+        except BaseException as error:
             self._db.close()
+            if isinstance(error, (OSError, sqlite3.DatabaseError)) and not isinstance(error, InputError):
+                raise store_error(error, self.db_path) from error
             raise
 
     # -- schema ----------------------------------------------------------------------------------
@@ -158,7 +235,7 @@ class StoreDatabase:
         try:
             return int(self._db.execute("PRAGMA user_version").fetchone()[0])
         except sqlite3.DatabaseError as error:
-            raise InputError(f"{self.db_path} is not a label store ({error}).") from error
+            raise store_error(error, self.db_path) from error
 
     def _check_version(self, version: int) -> None:
         if version > SCHEMA_VERSION:
@@ -186,13 +263,24 @@ class StoreDatabase:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; the write lock is taken up front so writers queue, never deadlock."""
-        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            raise store_error(error, self.db_path) from error
         try:
             yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
+        except BaseException as error:
+            if self._db.in_transaction:  # SQLite rolls back by itself after some errors (a full disk)
+                self._db.execute("ROLLBACK")
+            if isinstance(error, sqlite3.OperationalError) and environment_problem(error):
+                raise store_error(error, self.db_path) from error
             raise
-        self._db.execute("COMMIT")
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.OperationalError as error:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise store_error(error, self.db_path) from error
 
     def close(self) -> None:
         """Close the database connection."""

@@ -8,7 +8,10 @@ handful of clips the shares only roughly follow the ratios). Frames imported fro
 splits keep them (the dataset's authors made them; results stay comparable with theirs).
 
 Files are copied byte for byte and keep their source file name where it is free, so an export trains
-exactly like the folder it came from (same bytes, same order, same landmark cache entries). Every
+exactly like the folder it came from (same bytes, same order, same landmark cache entries). Each file is
+checked against the SHA-256 it was stored under: a frame file changed on disk refuses the export rather
+than hand out something that is not the snapshot. CSV cells that a spreadsheet would run as a formula
+(a source or author starting with ``=``, ``+``, ``-``, ``@``) are written with a leading ``'``. Every
 export is written to a temporary folder next to its target and renamed into place: a reader never
 sees half an export.
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import math
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -60,10 +64,11 @@ def assign_splits(frames: Sequence[FrameRecord], ratios: Sequence[float] = DEFAU
         Frame id -> "train", "val" or "test".
 
     Raises:
-        InputError: ratios are not three non-negative numbers with a positive sum.
+        InputError: ratios are not three finite non-negative numbers with a positive sum.
     """
-    if len(ratios) != 3 or min(ratios) < 0 or sum(ratios) <= 0:
-        raise InputError(f"Split ratios must be three non-negative shares (train val test), got {list(ratios)}.")
+    if len(ratios) != 3 or not all(math.isfinite(r) and r >= 0 for r in ratios) or sum(ratios) <= 0:
+        raise InputError(f"Split ratios must be three finite non-negative shares (train val test) with a positive "
+                         f"sum, got {list(ratios)}.")
     total = float(sum(ratios))
     bounds = [ratios[0] / total, (ratios[0] + ratios[1]) / total]
     splits = {}
@@ -90,6 +95,31 @@ def _file_names(frames: Sequence[tuple[FrameRecord, str]], splits: dict[int, str
         taken.add((splits[frame.id], chord, name.lower()))
         names[frame.id] = name
     return names
+
+
+def verified_bytes(frame: FrameRecord) -> bytes:
+    """A frame file's bytes, checked against the SHA-256 it was stored under.
+
+    Raises:
+        InputError: the file is missing or unreadable, or its bytes changed since it was added (an export of
+            it would not be the snapshot).
+    """
+    try:
+        data = frame.path.read_bytes()
+    except OSError as error:
+        raise InputError(f"Frame {frame.id}'s file {frame.path} cannot be read ({error.strerror}); nothing was "
+                         "exported.") from error
+    if hashlib.sha256(data).hexdigest() != frame.digest:
+        raise InputError(f"Frame {frame.id}'s file {frame.path} has changed since it was added (its SHA-256 is not "
+                         f"{frame.digest[:12]}...); nothing was exported. Put the original file back, or take a "
+                         "snapshot without that frame.")
+    return data
+
+
+def verify_frames(frames: Sequence[FrameRecord]) -> None:
+    """Check every frame file against its digest (see :func:`verified_bytes`) before anything is written."""
+    for frame in frames:
+        verified_bytes(frame)
 
 
 def _staged(out: Path):
@@ -123,7 +153,8 @@ def export_snapshot(store: LabelStore, name: str, out: str | Path, format: str =
         The path written and frames per split.
 
     Raises:
-        InputError: unknown snapshot or format, a non-empty target, no frames to export.
+        InputError: unknown snapshot or format, a non-empty target, no frames to export, a frame file that
+            changed since it was added, or a target that cannot be written.
     """
     if format not in FORMATS:
         raise InputError(f"Unknown export format {format!r}; use one of {', '.join(FORMATS)}.")
@@ -131,10 +162,21 @@ def export_snapshot(store: LabelStore, name: str, out: str | Path, format: str =
     frames = store.snapshot_frames(name)
     splits = assign_splits([f for f, _ in frames], ratios, seed)
     out = Path(out).expanduser()
-    if format == "csv":
-        return _export_csv(store, snapshot.id, frames, splits, out / f"{name}.csv" if out.is_dir() else out)
-    if format == "yolo":
-        return _export_yolo(frames, splits, out, name)
+    try:
+        if format == "csv":
+            return _export_csv(store, snapshot.id, frames, splits, out / f"{name}.csv" if out.is_dir() else out)
+        if format == "yolo":
+            return _export_yolo(frames, splits, out, name)
+        return _export_imagefolder(store, snapshot, frames, splits, out, ratios, seed)
+    except OSError as error:  # a read-only or full disk, a file where a folder should be
+        raise InputError(f"Cannot write the export to {out}: {error.filename or out}: {error.strerror or error}; "
+                         "nothing was exported.") from error
+
+
+def _export_imagefolder(store: LabelStore, snapshot, frames, splits: dict[int, str], out: Path,
+                        ratios: Sequence[float], seed: int) -> ExportResult:
+    """The snapshot as ``<out>/<split>/<chord>/<file>`` with a ``.snapshot.json`` of what it holds."""
+    name = snapshot.name
     names = _file_names(frames, splits)
     staged = _staged(out)
     try:
@@ -142,7 +184,7 @@ def export_snapshot(store: LabelStore, name: str, out: str | Path, format: str =
         for frame, chord in frames:
             folder = staged / splits[frame.id] / chord
             folder.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(frame.path, folder / names[frame.id])
+            (folder / names[frame.id]).write_bytes(verified_bytes(frame))
             counts[splits[frame.id]] += 1
         # A dot-file: ImageFolder readers (ours, Hugging Face's) skip it.
         (staged / ".snapshot.json").write_text(json.dumps(
@@ -152,7 +194,7 @@ def export_snapshot(store: LabelStore, name: str, out: str | Path, format: str =
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise
-    return ExportResult(out, format, {k: v for k, v in counts.items() if v})
+    return ExportResult(out, "imagefolder", {k: v for k, v in counts.items() if v})
 
 
 def _export_yolo(frames, splits: dict[int, str], out: Path, name: str) -> ExportResult:
@@ -169,7 +211,7 @@ def _export_yolo(frames, splits: dict[int, str], out: Path, name: str) -> Export
             images, labels = staged / "images" / split, staged / "labels" / split
             images.mkdir(parents=True, exist_ok=True)
             labels.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(frame.path, images / names[frame.id])
+            (images / names[frame.id]).write_bytes(verified_bytes(frame))
             x1, y1, x2, y2 = frame.box
             w, h = frame.width, frame.height
             line = f"0 {(x1 + x2) / 2 / w:.6f} {(y1 + y2) / 2 / h:.6f} {(x2 - x1) / w:.6f} {(y2 - y1) / h:.6f}\n"
@@ -194,12 +236,25 @@ CSV_COLUMNS = ("frame_id", "digest", "file", "split", "chord", "clip", "time", "
                "height", "x1", "y1", "x2", "y2", "label_author", "label_time", "label_origin")
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet reads as the start of a formula (OWASP's CSV injection list)."""
+
+
+def csv_cell(value):
+    """A CSV cell a spreadsheet shows as text: a string starting like a formula (``=``, ``+``, ``-``, ``@``,
+    tab, carriage return) gets a leading ``'``; numbers are left as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _export_csv(store: LabelStore, snapshot_id: int, frames, splits: dict[int, str], out: Path) -> ExportResult:
     """One row per frame of the snapshot (columns :data:`CSV_COLUMNS`); files point into the store."""
     if out.suffix.lower() != ".csv":
         raise InputError(f"A CSV export needs a .csv file name, got {out.name}.")
     if out.exists():
         raise InputError(f"{out} exists; export into a new file.")
+    verify_frames([frame for frame, _ in frames])  # the rows point at the store's files: they must be the snapshot's
     who = {row[0]: row[1:] for row in store.query(
         "SELECT s.frame_id, l.author, l.created_at, l.origin FROM snapshot_frames s JOIN labels l ON l.id = s.label_id"
         " WHERE s.snapshot_id = ?", (snapshot_id,))}
@@ -212,10 +267,11 @@ def _export_csv(store: LabelStore, snapshot_id: int, frames, splits: dict[int, s
             writer.writerow(CSV_COLUMNS)
             for frame, chord in frames:
                 box = frame.box or ("", "", "", "")
-                writer.writerow([frame.id, frame.digest, str(frame.path), splits[frame.id], chord, frame.clip or "",
-                                 "" if frame.time is None else f"{frame.time:.4f}",
-                                 "" if frame.frame_index is None else frame.frame_index, frame.source, frame.width,
-                                 frame.height, *box, *who[frame.id]])
+                writer.writerow([csv_cell(value) for value in (
+                    frame.id, frame.digest, str(frame.path), splits[frame.id], chord, frame.clip or "",
+                    "" if frame.time is None else f"{frame.time:.4f}",
+                    "" if frame.frame_index is None else frame.frame_index, frame.source, frame.width,
+                    frame.height, *box, *who[frame.id])])
                 counts[splits[frame.id]] += 1
         Path(temp).rename(out)
     except BaseException:
@@ -224,5 +280,5 @@ def _export_csv(store: LabelStore, snapshot_id: int, frames, splits: dict[int, s
     return ExportResult(out, "csv", {k: v for k, v in counts.items() if v})
 
 
-__all__ = ["CSV_COLUMNS", "DEFAULT_RATIOS", "ExportResult", "FORMATS", "SPLITS", "assign_splits", "export_snapshot",
-           "group_key"]
+__all__ = ["CSV_COLUMNS", "DEFAULT_RATIOS", "ExportResult", "FORMATS", "FORMULA_STARTS", "SPLITS", "assign_splits",
+           "csv_cell", "export_snapshot", "group_key", "verified_bytes", "verify_frames"]

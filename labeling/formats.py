@@ -9,6 +9,7 @@ member checked (no absolute paths, no ``..``, no links, a size cap) before a byt
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import stat
 import tempfile
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
+import numpy as np
 import yaml
 
 from labeling.frames import IMAGE_EXTS
@@ -60,13 +62,59 @@ def unpacked_dataset(path: Path) -> Iterator[Path]:
 
 
 def _single_child(root: Path) -> Path:
-    """Descend through folders that hold nothing but one folder (zips often wrap everything in one)."""
+    """Descend through folders that hold nothing but one folder (zips often wrap everything in one).
+
+    A lone folder named as a chord or a split is data, not a wrapper: ``<root>/C/*.jpg`` is an ImageFolder
+    with one chord, and ``<root>/train/...`` keeps its split.
+    """
     while True:
         entries = [p for p in root.iterdir() if not p.name.startswith(".") and p.name != "__MACOSX"]
-        if len(entries) == 1 and entries[0].is_dir():
+        if (len(entries) == 1 and entries[0].is_dir() and not entries[0].is_symlink()
+                and not _is_data_folder(entries[0].name)):
             root = entries[0]
         else:
             return root
+
+
+def _is_data_folder(name: str) -> bool:
+    """Whether a folder name is a split (train, val, valid, test, ...) or a chord."""
+    return _split_name(name) in ("train", "val", "test") or _chord_of(name) is not None
+
+
+def _chord_of(name: str) -> str | None:
+    """The chord a folder name spells (``a minor``, ``A_minor``, ``Am``), or None."""
+    try:
+        return parse_chord(name.replace("_", " "))
+    except InputError:
+        return None
+
+
+def imagefolder_problem(root: Path) -> str | None:
+    """Why a folder laid out as an ImageFolder (some subfolders name chords) cannot be read as one, or None
+    when it is not laid out as one (a plain folder of images) or reads fine.
+
+    Looked at without reading images: the folders at ``<root>/*`` and ``<root>/<split>/*``. A tree with a
+    chord folder among its folders is a labeled tree; a folder beside it that names no chord (a misspelt
+    ``Gmjaor``) would have its images imported unlabeled, so it is named here instead.
+    """
+    def folders(path: Path) -> list[Path]:
+        return sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != "__MACOSX")
+
+    top = folders(root)
+    if any(_chord_of(p.name) is not None for p in top):
+        bad = [p.name for p in top if _chord_of(p.name) is None]
+    else:
+        nested = [(split, folders(split)) for split in top]
+        if not any(_chord_of(p.name) is not None for _, subs in nested for p in subs):
+            return None
+        bad = [f"{split.name}/{p.name}" for split, subs in nested for p in subs if _chord_of(p.name) is None]
+        bad += [split.name for split, subs in nested if not subs]
+    if not bad:
+        return None
+    return (f"{root.name} is laid out as an ImageFolder (a folder per chord), but {', '.join(map(repr, bad[:5]))}"
+            f"{f' and {len(bad) - 5} more' if len(bad) > 5 else ''} {'is' if len(bad) == 1 else 'are'} not "
+            "chord names; rename them (e.g. 'Am', 'G7', 'a minor') or add the images unlabeled with --format "
+            "images. Nothing was added.")
 
 
 def extract_zip(path: str | Path, dest: str | Path) -> list[Path]:
@@ -113,11 +161,19 @@ def extract_zip(path: str | Path, dest: str | Path) -> list[Path]:
 
 
 def detect_format(root: Path) -> str:
-    """Which format a dataset folder is in: "yolo", "coco", "imagefolder" or "images" (plain, unlabeled)."""
+    """Which format a dataset folder is in: "yolo", "coco", "imagefolder" or "images" (plain, unlabeled).
+
+    Raises:
+        InputError: the folder is laid out as an ImageFolder but a folder name is not a chord (its images
+            would come in unlabeled; see :func:`imagefolder_problem`).
+    """
     if any(root.glob("*.yaml")) or (root / "labels").is_dir() or any(root.glob("*/labels")):
         return "yolo"
     if _coco_files(root):
         return "coco"
+    problem = imagefolder_problem(root)
+    if problem is not None:
+        raise InputError(problem)
     try:
         read_image_folder(root)
         return "imagefolder"
@@ -129,8 +185,12 @@ def read_imagefolder(root: Path, dataset: str) -> list[NewFrame]:
     """Frames of an ImageFolder tree (``<root>[/<split>]/<chord>/*``), labeled by folder.
 
     Raises:
-        InputError: a folder name is not a chord (see :func:`pipeline.models.datasets.read_image_folder`).
+        InputError: a folder name is not a chord (see :func:`imagefolder_problem` and
+            :func:`pipeline.models.datasets.read_image_folder`).
     """
+    problem = imagefolder_problem(root)
+    if problem is not None:
+        raise InputError(problem)
     return [NewFrame(source=f"{dataset}/{image.path.relative_to(root).as_posix()}", path=image.path,
                      chord=image.chord, split=_split_name(image.split)) for image in read_image_folder(root)]
 
@@ -203,12 +263,13 @@ def read_yolo(root: Path, dataset: str) -> list[NewFrame]:
     yamls = sorted(root.glob("*.yaml"))
     if not yamls:
         raise InputError(f"{dataset}: no data.yaml with the class names.")
+    text = _text(root / "data.yaml" if (root / "data.yaml").is_file() else yamls[0], root, dataset)
     try:
-        config = yaml.safe_load((root / "data.yaml" if (root / "data.yaml").is_file() else yamls[0]).read_text())
+        config = yaml.safe_load(text)
         names = config["names"]
-    except (yaml.YAMLError, KeyError, TypeError) as error:
-        raise InputError(f"{dataset}: data.yaml has no readable class names ({error}).") from error
-    names = dict(enumerate(names)) if isinstance(names, list) else {int(k): v for k, v in names.items()}
+        names = dict(enumerate(names)) if isinstance(names, list) else {int(k): v for k, v in names.items()}
+    except (yaml.YAMLError, KeyError, TypeError, ValueError, AttributeError) as error:
+        raise InputError(f"{dataset}: data.yaml has no readable class names ({type(error).__name__}).") from error
     classes = _ClassMap.from_names(names, dataset)
     items = []
     images = sorted(p for p in root.rglob("*")
@@ -224,12 +285,14 @@ def read_yolo(root: Path, dataset: str) -> list[NewFrame]:
             if size is None:
                 raise InputError(f"{dataset}/{image.relative_to(root).as_posix()} is not a readable image.")
             height, width = size.shape[:2]
-            for number, line in enumerate(label_path.read_text().splitlines(), start=1):
+            for number, line in enumerate(_text(label_path, root, dataset).splitlines(), start=1):
                 values = line.split()
                 if not values:
                     continue
                 try:
                     cls, cx, cy, w, h = int(values[0]), *map(float, values[1:5])
+                    if not np.isfinite([cx, cy, w, h]).all():
+                        raise ValueError("not finite")
                 except (ValueError, TypeError) as error:
                     raise InputError(f"{dataset}/{label_path.relative_to(root).as_posix()} line {number} is not "
                                      "'class cx cy w h'.") from error
@@ -248,13 +311,28 @@ def _coco_files(root: Path) -> list[Path]:
     found = []
     for candidate in sorted([*root.glob("*.json"), *root.glob("*/*.json"), *root.glob("*/*/*.json")]):
         try:
-            with candidate.open() as handle:
+            with candidate.open("rb") as handle:
                 head = handle.read(1 << 16)
         except OSError:
             continue
-        if '"images"' in head or '"annotations"' in head or '"categories"' in head:
+        if b'"images"' in head or b'"annotations"' in head or b'"categories"' in head:
             found.append(candidate)
     return found
+
+
+def _text(path: Path, root: Path, dataset: str) -> str:
+    """A dataset's text file (yaml, label file, JSON) as UTF-8.
+
+    Raises:
+        InputError: it cannot be read, or is not UTF-8 text.
+    """
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise InputError(f"{dataset}/{path.relative_to(root).as_posix()} is not UTF-8 text ({error.reason} at byte "
+                         f"{error.start}).") from error
+    except OSError as error:
+        raise InputError(f"{dataset}/{path.relative_to(root).as_posix()} cannot be read: {error.strerror}.") from error
 
 
 def read_coco(root: Path, dataset: str) -> list[NewFrame]:
@@ -274,7 +352,7 @@ def read_coco(root: Path, dataset: str) -> list[NewFrame]:
     items = []
     for json_path in files:
         try:
-            data = json.loads(json_path.read_text())
+            data = json.loads(_text(json_path, root, dataset))
             names = {int(c["id"]): c["name"] for c in data["categories"]}
             images = {int(i["id"]): i for i in data["images"]}
             boxes: dict[int, list] = {}
@@ -307,6 +385,27 @@ def _coco_split(json_path: Path, root: Path) -> str:
     return ""
 
 
+def refuse_links_out(root: Path, dataset: str) -> None:
+    """Refuse a folder holding a symbolic link (to a file or a folder) that leads out of it.
+
+    Imports read every file under a dataset's folder; a link out of it would import (and copy into the
+    store) whatever it points at. Links that stay inside are fine. Linked folders are not walked into.
+
+    Raises:
+        InputError: a link leads out of ``root`` (or is broken); nothing is read.
+    """
+    base = root.resolve()
+    for folder, dirs, files in os.walk(root):  # followlinks=False: a linked folder is listed, not entered
+        for name in [*dirs, *files]:
+            path = Path(folder) / name
+            if not path.is_symlink():
+                continue
+            target = path.resolve()
+            if not target.exists() or not target.is_relative_to(base):
+                raise InputError(f"{dataset}/{path.relative_to(root).as_posix()} is a link to {target}, outside the "
+                                 "dataset (or missing); links out of a dataset are not followed. Nothing was added.")
+
+
 def read_dataset(root: Path, format: str, dataset: str) -> list[NewFrame]:
     """The frames of an unpacked dataset, read by the reader of its format.
 
@@ -319,12 +418,13 @@ def read_dataset(root: Path, format: str, dataset: str) -> list[NewFrame]:
         The frames, with labels, boxes and splits where the format gives them.
 
     Raises:
-        InputError: the data does not fit its format (see the readers).
+        InputError: the data does not fit its format (see the readers), or a link leads out of ``root``.
     """
+    refuse_links_out(root, dataset)
     kind = detect_format(root) if format == "auto" else format
     reader = {"imagefolder": read_imagefolder, "yolo": read_yolo, "coco": read_coco, "images": read_plain}[kind]
     return reader(root, dataset)
 
 
-__all__ = ["FORMATS", "MAX_ZIP_BYTES", "detect_format", "extract_zip", "read_coco", "read_dataset", "read_imagefolder",
-           "read_plain", "read_yolo", "unpacked_dataset"]
+__all__ = ["FORMATS", "MAX_ZIP_BYTES", "detect_format", "extract_zip", "imagefolder_problem", "read_coco",
+           "read_dataset", "read_imagefolder", "read_plain", "read_yolo", "refuse_links_out", "unpacked_dataset"]

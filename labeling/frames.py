@@ -26,6 +26,8 @@ from pipeline.core.errors import InputError
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 HASH_SIDE = 16
+DIGEST_MARKER = "sha:"
+"""What marks a frame reference as a digest prefix (``sha:1a2b3c``); a plain number is a frame id."""
 
 
 def difference_hash(gray: np.ndarray) -> bytes:
@@ -105,8 +107,13 @@ class FramesMixin(StoreDatabase):
             seen.add(digest)
             checked.append((item, digest, ext, gray.shape[1], gray.shape[0], difference_hash(gray), chord))
         known = self._known_digests([c[1] for c in checked])
-        if known:
-            duplicates = [c[0].source for c in checked if c[1] in known]
+        # A stored frame that is unlabeled and comes again with a label gets the label (a labeled re-import of
+        # frames first added unlabeled); any other stored frame is a duplicate.
+        def duplicate(c) -> bool:
+            return c[1] in known and (c[6] is None or known[c[1]])
+
+        duplicates = [c[0].source for c in checked if duplicate(c)]
+        if duplicates:
             if on_duplicate == "error":
                 raise InputError(
                     f"{duplicates[0]} is already in the label store"
@@ -114,7 +121,7 @@ class FramesMixin(StoreDatabase):
                     "nothing was added (skip duplicates to add the rest)."
                 )
             skipped += duplicates
-            checked = [c for c in checked if c[1] not in known]
+            checked = [c for c in checked if not duplicate(c)]
         prepared = []
         for item, digest, ext, width, height, phash, chord in checked:
             path = self.frame_file(digest, ext)
@@ -138,62 +145,78 @@ class FramesMixin(StoreDatabase):
             Path(temp).unlink(missing_ok=True)
             raise
 
-    def _known_digests(self, digests: Sequence[str]) -> set[str]:
-        found: set[str] = set()
+    def _known_digests(self, digests: Sequence[str]) -> dict[str, bool]:
+        """Digest -> whether the stored frame has a label, for the digests already stored."""
+        found: dict[str, bool] = {}
         for start in range(0, len(digests), 500):
             chunk = list(digests[start: start + 500])
             marks = ",".join("?" * len(chunk))
-            found.update(r[0] for r in self._db.execute(f"SELECT digest FROM frames WHERE digest IN ({marks})", chunk))
+            found.update((r[0], r[1] is not None) for r in self._db.execute(
+                f"SELECT digest, label_id FROM frames WHERE digest IN ({marks})", chunk))
         return found
 
-    def commit(self, prepared: Sequence[PreparedFrame], clip: ClipInfo | None = None,
-               author: str = "import") -> list[int]:
+    def commit(self, prepared: Sequence[PreparedFrame], clip: ClipInfo | None = None, author: str = "import",
+               on_duplicate: str = "skip") -> AddResult:
         """Insert prepared frames (with their clip, labels and predictions) in one transaction.
+
+        Whether a frame is already stored is decided inside the transaction, so processes adding the same
+        frame at once (two people correcting one frame) all succeed: the first adds it, the others find it.
+        A stored frame that is unlabeled gets the label its item brings; any other stored frame is a duplicate.
 
         Args:
             prepared: from :meth:`prepare`.
             clip: the clip they belong to (created, or reused when one of that name exists).
             author: recorded on the labels that come with the frames (origin "import").
+            on_duplicate: "skip" leaves frames stored meanwhile out; "error" refuses the batch.
 
         Returns:
-            The new frame ids, in order.
+            The new frame ids (in order), the sources skipped as duplicates and the stored frames that got
+            their label.
 
         Raises:
-            InputError: a frame was added by another process meanwhile (nothing is added).
+            InputError: (on_duplicate="error") a frame was stored meanwhile; nothing is added.
         """
         stamp = now()
-        ids = []
-        try:
-            with self._write() as db:
-                clip_id = self._clip_id(clip, stamp) if clip is not None else None
-                for frame in prepared:
-                    item = frame.item
-                    box = " ".join(f"{v:.2f}" for v in item.box) if item.box is not None else None
-                    cursor = db.execute(
-                        "INSERT INTO frames (digest, ext, clip_id, time, frame_index, source, split, width, height,"
-                        " phash, box, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (frame.digest, frame.ext, clip_id, item.time, item.frame_index, item.source, item.split or "",
-                         frame.width, frame.height, frame.phash, box, stamp),
+        ids, skipped, labeled = [], [], []
+        with self._write() as db:
+            clip_id = self._clip_id(clip, stamp) if clip is not None else None
+            for frame in prepared:
+                item = frame.item
+                row = db.execute("SELECT id, label_id FROM frames WHERE digest = ?", (frame.digest,)).fetchone()
+                if row is not None:
+                    if frame.chord is not None and row[1] is None:
+                        self._insert_label(db, row[0], frame.chord, author, stamp)
+                        labeled.append(row[0])
+                    elif on_duplicate == "error":
+                        raise InputError(f"{item.source} is already in the label store; nothing was added.")
+                    else:
+                        skipped.append(item.source)
+                    continue
+                box = " ".join(f"{v:.2f}" for v in item.box) if item.box is not None else None
+                frame_id = db.execute(
+                    "INSERT INTO frames (digest, ext, clip_id, time, frame_index, source, split, width, height,"
+                    " phash, box, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (frame.digest, frame.ext, clip_id, item.time, item.frame_index, item.source, item.split or "",
+                     frame.width, frame.height, frame.phash, box, stamp),
+                ).lastrowid
+                ids.append(frame_id)
+                for p in item.predictions:
+                    db.execute(
+                        "INSERT INTO predictions (frame_id, model, model_version, chord, probability, covered,"
+                        " embedding, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (frame_id, p.model, p.model_version, p.chord, float(p.probability), int(p.covered),
+                         p.embedding, stamp),
                     )
-                    frame_id = cursor.lastrowid
-                    ids.append(frame_id)
-                    for p in item.predictions:
-                        db.execute(
-                            "INSERT INTO predictions (frame_id, model, model_version, chord, probability, covered,"
-                            " embedding, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                            (frame_id, p.model, p.model_version, p.chord, float(p.probability), int(p.covered),
-                             p.embedding, stamp),
-                        )
-                    if frame.chord is not None:
-                        label = db.execute(
-                            "INSERT INTO labels (frame_id, chord, author, created_at, origin)"
-                            " VALUES (?, ?, ?, ?, 'import')",
-                            (frame_id, frame.chord, author, stamp),
-                        ).lastrowid
-                        db.execute("UPDATE frames SET label_id = ? WHERE id = ?", (label, frame_id))
-        except sqlite3.IntegrityError as error:
-            raise InputError(f"Frames were added by another process meanwhile ({error}); nothing was added.") from error
-        return ids
+                if frame.chord is not None:
+                    self._insert_label(db, frame_id, frame.chord, author, stamp)
+        return AddResult(ids, skipped, labeled)
+
+    @staticmethod
+    def _insert_label(db: sqlite3.Connection, frame_id: int, chord: str, author: str, stamp: str) -> None:
+        """An imported label row and the frame's current label, inside the caller's transaction."""
+        label = db.execute("INSERT INTO labels (frame_id, chord, author, created_at, origin)"
+                           " VALUES (?, ?, ?, ?, 'import')", (frame_id, chord, author, stamp)).lastrowid
+        db.execute("UPDATE frames SET label_id = ? WHERE id = ?", (label, frame_id))
 
     def _clip_id(self, clip: ClipInfo, stamp: str) -> int:
         check_name(clip.name, "Clip")
@@ -216,18 +239,22 @@ class FramesMixin(StoreDatabase):
         """Add frames, all or none (see :meth:`prepare` and :meth:`commit`).
 
         Returns:
-            The new frame ids and the sources skipped as duplicates.
+            The new frame ids, the sources skipped as duplicates, and the stored unlabeled frames that got
+            the label their item brought.
         """
         prepared, skipped = self.prepare(items, on_duplicate)
-        return AddResult(self.commit(prepared, clip, author) if prepared else [], skipped)
+        result = self.commit(prepared, clip, author, on_duplicate) if prepared else AddResult([])
+        return AddResult(result.frame_ids, skipped + result.skipped, result.labeled)
 
     def add_frame(self, item: NewFrame, clip: ClipInfo | None = None, author: str = "import") -> int:
         """Add one frame (with its predictions and label, if any); returns its id.
 
         Raises:
-            InputError: the image is corrupt, a chord unknown, or the frame already stored.
+            InputError: the image is corrupt, a chord unknown, or the frame already stored (unless it was
+                stored unlabeled and comes with a label: it gets the label).
         """
-        return self.add_frames([item], clip, author=author).frame_ids[0]
+        result = self.add_frames([item], clip, author=author)
+        return (result.frame_ids or result.labeled)[0]
 
     def add_predictions(self, rows: Sequence[tuple[int, NewPrediction]]) -> int:
         """Store (frame id, prediction) pairs in one transaction, replacing a model version's older answer.
@@ -259,27 +286,34 @@ class FramesMixin(StoreDatabase):
                            row[7] or "", row[8], row[9], box, row[11], row[12])
 
     def frame(self, ref: int | str) -> FrameRecord:
-        """A frame by id, or by its digest (or a unique prefix of at least 6 hex digits).
+        """A frame by id, or by its digest: ``sha:`` and a unique prefix of at least 6 hex digits.
+
+        A number is always an id (``265602`` is frame 265602, never a digest starting 265602); a bare
+        hex string that cannot be an id (it has a letter a-f) is read as a digest prefix too.
 
         Raises:
             InputError: no such frame, or the prefix is ambiguous.
         """
         text = str(ref).strip()
-        if text.isdigit() and len(text) < 6:
+        prefix = text[len(DIGEST_MARKER):].lower() if text.lower().startswith(DIGEST_MARKER) else None
+        if prefix is None and text.isdigit():
             rows = self._db.execute(f"SELECT {self._FRAME_COLUMNS} {self._FRAME_JOINS} WHERE f.id = ?",
                                     (int(text),)).fetchall()
-        elif re.fullmatch(r"[0-9a-f]{6,64}", text):
-            rows = self._db.execute(f"SELECT {self._FRAME_COLUMNS} {self._FRAME_JOINS} WHERE f.digest >= ? AND "
-                                    "f.digest < ? LIMIT 2", (text, text + "g")).fetchall()
-            if not rows and text.isdigit():
-                rows = self._db.execute(f"SELECT {self._FRAME_COLUMNS} {self._FRAME_JOINS} WHERE f.id = ?",
-                                        (int(text),)).fetchall()
-        else:
-            raise InputError(f"{ref!r} is neither a frame id nor a frame digest.")
+            if not rows:
+                raise InputError(f"No frame {text} in the label store (a digest prefix is written "
+                                 f"{DIGEST_MARKER}{text}).")
+            return self._frame_record(rows[0])
+        if prefix is None and re.fullmatch(r"[0-9a-f]{6,64}", text.lower()):
+            prefix = text.lower()
+        if prefix is None or not re.fullmatch(r"[0-9a-f]{6,64}", prefix):
+            raise InputError(f"{ref!r} is neither a frame id nor a frame digest ({DIGEST_MARKER} and 6 to 64 hex "
+                             "digits).")
+        rows = self._db.execute(f"SELECT {self._FRAME_COLUMNS} {self._FRAME_JOINS} WHERE f.digest >= ? AND "
+                                "f.digest < ? LIMIT 2", (prefix, prefix + "g")).fetchall()
         if not rows:
-            raise InputError(f"No frame {ref!r} in the label store.")
+            raise InputError(f"No frame with digest {prefix}... in the label store.")
         if len(rows) > 1:
-            raise InputError(f"Digest prefix {ref!r} matches several frames; give more digits.")
+            raise InputError(f"Digest prefix {prefix!r} matches several frames; give more digits.")
         return self._frame_record(rows[0])
 
     def frames(self, ids: Sequence[int] | None = None, clip: str | None = None) -> list[FrameRecord]:

@@ -25,21 +25,21 @@ from pathlib import Path
 
 import cv2
 
-from labeling.formats import FORMATS, read_dataset, unpacked_dataset
-from labeling.frames import IMAGE_EXTS
+from labeling.formats import FORMATS, read_dataset, refuse_links_out, unpacked_dataset
+from labeling.frames import DIGEST_MARKER, IMAGE_EXTS
 from labeling.names import check_name
 from labeling.records import AddResult, ClipInfo, FrameRecord, LabelEvent, NewFrame, NewPrediction
 from labeling.store import LabelStore
 from pipeline.core.chords import parse_chord
 from pipeline.core.errors import InputError
-from pipeline.core.hands import HandSettings
 from pipeline.core.types import ModelSet
 from pipeline.models.cards import model_kind
 from pipeline.models.datasets import file_digest
 from pipeline.models.landmark import LandmarkChordModel
 from pipeline.models.registry import SAMPLE_MODEL, load_model
 from pipeline.samples import fretboard_boxes
-from pipeline.timeline.analyze import predict_image_files
+from pipeline.timeline.analyze import hand_settings_for, predict_image_files
+from pipeline.uploads import ascii_name
 from pipeline.vision.video import iter_frames, probe
 
 JPEG_QUALITY = 95
@@ -110,7 +110,7 @@ def predict_files(paths: Sequence[Path], digests: Sequence[str], ref: ModelRef,
     if not paths:
         return []
     answers, _ = predict_image_files(ref.model, list(paths), workers=workers)
-    key = HandSettings().key
+    key = hand_settings_for(ref.model).key
     return [
         NewPrediction(ref.name, ref.version, p.chord, p.probability, p.covered,
                       f"landmarks/{key}#{digest}" if ref.reads_hands else None)
@@ -128,8 +128,8 @@ def _add(store: LabelStore, items: Sequence[NewFrame], clip: ClipInfo | None, mo
             dataclasses.replace(p, item=dataclasses.replace(p.item, predictions=p.item.predictions + (prediction,)))
             for p, prediction in zip(prepared, predictions)
         ]
-    ids = store.commit(prepared, clip, author) if prepared else []
-    return AddResult(ids, skipped)
+    result = store.commit(prepared, clip, author, on_duplicate) if prepared else AddResult([])
+    return AddResult(result.frame_ids, skipped + result.skipped, result.labeled)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -175,7 +175,7 @@ def add_clip(
     if name is None:
         taken = {clip.name for clip in store.clips()}
         name = path.stem if path.stem not in taken else f"{path.stem}-{digest[:8]}"
-        name = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in name).lstrip("._-") or digest[:12]
+        name = ascii_name(name).lstrip("._-")[:100] or digest[:12]  # Übung – G -> Ubung___G
     check_name(name, "Clip")
     boxes = _clip_boxes(path)
     items = []
@@ -229,7 +229,8 @@ def label_analysed_frame(store: LabelStore, image, frame, chord: str, *, clip: s
     result = store.add_frames([NewFrame(source=f"{author}:{clip}@{frame.time:.3f}s", data=data, ext=".jpg",
                                         time=frame.time, frame_index=frame.index, predictions=predictions)],
                               author=author, on_duplicate="skip")
-    record = store.frame(result.frame_ids[0] if result.frame_ids else hashlib.sha256(data).hexdigest())
+    # Stored by this call, or by anyone before (another person correcting the same frame at the same moment).
+    record = store.frame(result.frame_ids[0] if result.frame_ids else DIGEST_MARKER + hashlib.sha256(data).hexdigest())
     return record, store.set_label(record.id, chord, author=author)
 
 
@@ -261,11 +262,12 @@ def add_images(
         workers: processes for hand detection.
 
     Raises:
-        InputError: no images, a corrupt image, an unknown chord, a duplicate.
+        InputError: no images, a corrupt image, an unknown chord, a duplicate, a link out of the folder.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"No folder at {folder}.")
+    refuse_links_out(folder, folder.name)
     paths = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTS and p.is_file()
                    and not any(part.startswith(".") for part in p.relative_to(folder).parts))
     if not paths:

@@ -80,7 +80,11 @@ class LabelsMixin(FramesMixin):
 
         Returns:
             The undone event (with its ``undone_at``), or None when there is nothing to undo.
+
+        Raises:
+            InputError: ``author`` is not a name (empty, or over 100 characters).
         """
+        author = _check_author(author) if author is not None else None
         stamp = now()
         with self._write() as db:
             where, args = ("AND author = ?", (author,)) if author is not None else ("", ())

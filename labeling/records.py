@@ -145,10 +145,12 @@ class PreparedFrame:
 
 @dataclass(frozen=True)
 class AddResult:
-    """What an add did: the new frame ids (in input order) and the sources skipped as duplicates."""
+    """What an add did: the new frame ids (in input order), the sources skipped as duplicates, and the ids of
+    frames already stored unlabeled that got the label the add brought (a labeled re-import)."""
 
     frame_ids: list[int]
     skipped: list[str] = field(default_factory=list)
+    labeled: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

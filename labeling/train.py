@@ -27,14 +27,18 @@ from pathlib import Path
 
 from labeling.database import now
 from labeling.export import SPLITS, assign_splits, export_snapshot
-from labeling.names import check_name
 from labeling.records import Job
 from labeling.store import LabelStore
 from pipeline.core.config import REPO_ROOT
 from pipeline.core.errors import InputError
+from pipeline.core.types import ModelKind
 from pipeline.models.cards import CARD_FILE, read_card
 from pipeline.models.datasets import LabeledImage
 from pipeline.models.landmark import train_landmark_model_on_images
+
+
+TRAINABLE_KINDS = tuple(str(kind) for kind in ModelKind if kind is not ModelKind.DETECTOR)
+"""The model kinds a snapshot (chord labels, by ImageFolder export) trains: landmarks, image, cnn."""
 
 
 def snapshot_images(store: LabelStore, name: str, split: str | None = "train", seed: int = 0) -> list:
@@ -107,7 +111,7 @@ def start_job(store: LabelStore, snapshot: str, kind: str = "landmarks", out: st
     Args:
         store: the label store.
         snapshot: the snapshot.
-        kind: the ``--kind`` of ``python -m pipeline train`` (e.g. "landmarks").
+        kind: a chord model kind of ``python -m pipeline train`` (one of :data:`TRAINABLE_KINDS`).
         out: model folder (default ``<store>/models/<snapshot>-<kind>``).
         extra_args: more arguments for ``pipeline train`` (e.g. ``["--estimators", "svm"]``).
 
@@ -115,9 +119,11 @@ def start_job(store: LabelStore, snapshot: str, kind: str = "landmarks", out: st
         The job as recorded (status "queued"; the runner sets "running", then "done" or "failed").
 
     Raises:
-        InputError: unknown snapshot, or a kind name that is not a plain word.
+        InputError: unknown snapshot, or a kind that is not a chord model kind (refused here, not by a job
+            that fails later).
     """
-    check_name(kind, "Model kind")
+    if kind not in TRAINABLE_KINDS:
+        raise InputError(f"Unknown model kind {kind!r}; a snapshot trains one of {', '.join(TRAINABLE_KINDS)}.")
     store.snapshot(snapshot)
     data = store.root / "exports" / snapshot
     if not data.is_dir():
@@ -246,4 +252,5 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-__all__ = ["job_status", "run_job", "snapshot_images", "start_job", "train_from_snapshot", "wait_job"]
+__all__ = ["TRAINABLE_KINDS", "job_status", "run_job", "snapshot_images", "start_job", "train_from_snapshot",
+           "wait_job"]

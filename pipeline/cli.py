@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -16,20 +17,55 @@ from pipeline.audio.music import PerformanceSettings
 from pipeline.audio.mux import render_listen_outputs
 from pipeline.compare.report import compare_models
 from pipeline.core.errors import InputError
+from pipeline.core.hands import CASCADE_HANDS, HandSettings
 from pipeline.core.types import ModelKind
 from pipeline.explain.checks import BASELINES
 from pipeline.explain.service import METHODS, explain_path
 from pipeline.models.cards import model_kind, read_card
-from pipeline.models.datasets import read_image_folder
+from pipeline.models.datasets import read_datasets, read_image_folder
 from pipeline.models.features import FEATURE_VERSIONS
 from pipeline.models.image.training import train_image_model
 from pipeline.models.landmark import ESTIMATORS, train_landmark_model_on_images
 from pipeline.models.registry import load_model, load_model_set
-from pipeline.text import CLI_TRAIN_REMEDY, synthetic_note
+from pipeline.text import CLI_TRAIN_REMEDY, synthetic_note, unfamiliar_message
 from pipeline.timeline.analyze import analyze_clip, predict_image_files
 from pipeline.models.evaluation import evaluate_chord_predictions
 from pipeline.models.detector import evaluate_detector, train_detector
 from pipeline.vision.drawing import write_annotated_video
+
+
+HAND_CHOICES = {"cascade": CASCADE_HANDS, "plain": HandSettings()}
+"""``train --hands``: how a landmark model's training frames (and later its analyses) find hands."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr (``error: ...``), exit status 2.
+
+    Subcommands inherit it; ``--help`` prints the usage as usual.
+    """
+
+    def error(self, message: str):
+        """Print ``error: <prog>: <message>`` on one line and exit with status 2."""
+        self.exit(2, f"error: {self.prog}: {message}\n")
+
+
+def finite(text: str) -> float:
+    """``type=`` for number options: a finite number (``nan`` and ``inf`` refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def positive(text: str) -> float:
+    """``type=`` for rates and sizes: a finite number above zero."""
+    value = finite(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not above zero")
+    return value
 
 
 def _bar(total: int | None, desc: str):
@@ -55,7 +91,10 @@ def _default_split(root: Path, split: str | None, preferred: str) -> str | None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    """Train a chord model (``--kind landmarks``, ``image``, ``cnn``) on an ImageFolder tree, or a detector.
+    """Train a chord model (``--kind landmarks``, ``image``, ``cnn``) on ImageFolder trees, or a detector.
+
+    Several ``--data`` trees train one model on the union of their chords (:func:`read_datasets`: a tree
+    with ``groups.csv`` is split by group); the card lists them as its domains.
 
     Args:
         args: the parsed command line.
@@ -64,11 +103,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         The exit status (0).
     """
     if args.kind == "detector":
+        if len(args.data) != 1:
+            raise InputError("A detector trains on one YOLO data.yaml; give one --data.")
         return _train_detector(args)
-    root = Path(args.data)
-    images = read_image_folder(root, _default_split(root, args.split, "train"))
+    images, val = _training_images(args)
+    trained_on = " + ".join(str(Path(root).resolve()) for root in args.data)
+    domains = sorted({image.domain for image in images})
     if args.kind in ("image", "cnn"):
-        return _train_image(args, images)
+        return _train_image(args, images, val, trained_on, domains)
     bar = _bar(None, "hands")
 
     def hands_found(results) -> None:
@@ -83,12 +125,14 @@ def cmd_train(args: argparse.Namespace) -> int:
             images,
             args.out,
             workers=args.workers,
+            hand_settings=HAND_CHOICES[args.hands],
             detection_progress=_moves(bar),
             hands_found=hands_found,
             feature_versions=args.features,
             estimators=args.estimators,
             folds=args.folds,
-            trained_on=str(root.resolve()),
+            trained_on=trained_on,
+            domains=domains,
             synthetic=args.synthetic,
             progress=report,
         )
@@ -101,19 +145,36 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _train_image(args: argparse.Namespace, images) -> int:
-    root = Path(args.data)
-    val = read_image_folder(root, "val") if args.split is None and (root / "val").is_dir() else None
+def _training_images(args: argparse.Namespace) -> tuple[list, list | None]:
+    """(training images, validation images or None) of the ``--data`` trees.
 
+    Without ``--split``: :func:`read_datasets` (train / val; a tree with ``groups.csv`` split by group).
+    With it: that split of every tree, as it is on disk, and no validation.
+    """
+    if args.split is not None:
+        images = [image for root in args.data
+                  for image in read_image_folder(root, _default_split(Path(root), args.split, "train"))]
+        return images, None
+    images = read_datasets(args.data, "train")
+    try:
+        val = read_datasets(args.data, "val")
+    except InputError:  # no tree has a val split
+        val = None
+    return images, val
+
+
+def _train_image(args: argparse.Namespace, images, val, trained_on: str, domains: list[str]) -> int:
     def report(epoch: int, metrics: dict) -> None:
         shown = "  ".join(f"{k} {v:.3f}" for k, v in metrics.items() if isinstance(v, float))
         print(f"  epoch {epoch}: {shown}", file=sys.stderr)
 
     model = train_image_model(
-        images, kind=args.kind, backbone=args.backbone, mode=args.mode, epochs=args.epochs, out=args.out,
-        progress=report, input_size=args.input_size, val_images=val, trained_on=str(root.resolve()),
+        images, kind=args.kind, backbone=args.backbone, mode=args.mode, epochs=args.epochs,
+        progress=report, input_size=args.input_size, val_images=val, trained_on=trained_on,
         synthetic=args.synthetic,
     )
+    model.card.domains = domains
+    model.save(args.out)
     metrics = {k: round(v, 4) for k, v in model.card.metrics.items() if isinstance(v, (int, float))}
     print(f"{args.kind} ({model.card.mode}) {metrics}")
     print(f"saved {args.out}")
@@ -121,7 +182,7 @@ def _train_image(args: argparse.Namespace, images) -> int:
 
 
 def _train_detector(args: argparse.Namespace) -> int:
-    best = train_detector(args.data, args.out, base=args.base, epochs=args.epochs or 20, imgsz=args.imgsz,
+    best = train_detector(args.data[0], args.out, base=args.base, epochs=args.epochs or 20, imgsz=args.imgsz,
                           freeze=args.freeze)
     card = read_card(best)
     print(f"detector {card.metrics} in {card.train_seconds:.0f} s")
@@ -160,8 +221,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if len(by_model) > 1:
         for name, predictions in by_model.items():
             single = evaluate_chord_predictions(truth, predictions)
+            familiar = ("" if single.familiar_share is None else
+                        f"  familiar {single.familiar_share:.3f} (accuracy there {single.familiar_accuracy:.3f})")
             print(f"{name:10s} accuracy {single.accuracy:.3f}  coverage {single.coverage:.3f}  "
-                  f"macro F1 {single.macro_f1:.3f}")
+                  f"macro F1 {single.macro_f1:.3f}{familiar}")
         print("fused:")
     print(main_report.format_text())
     return 0
@@ -169,6 +232,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _model_set(args: argparse.Namespace):
     return load_model_set(args.model or [None], detector=args.detector)
+
+
+def _model_names(specs: list[str] | None) -> dict[str, str]:
+    """Model slot ("landmarks", "image") -> the folder name of the chord model given for it."""
+    names = {}
+    for spec in specs or []:
+        kind = model_kind(spec)
+        if kind != ModelKind.DETECTOR:
+            names["image" if kind.reads_images else "landmarks"] = Path(spec).name
+    return names
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -191,14 +264,21 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         analysis = analyze_clip(args.clip, models, fps=args.fps, start=args.start, end=args.end, progress=progress)
     finally:
         bar.close()
+    if analysis.clip.warning:  # a truncated clip: analysed as far as it goes
+        print(f"warning: {analysis.clip.warning}", file=sys.stderr)
     written = analysis.write(args.out)
     if not args.no_video and not analysis.clip.is_image:
         written["video"] = write_annotated_video(analysis, Path(args.out) / "annotated.mp4")
     if models.synthetic:
         print("note: " + synthetic_note("A model here", CLI_TRAIN_REMEDY, markdown=False), file=sys.stderr)
-    print(f"{len(analysis.frames)} frames, hand found in {analysis.hand_share:.0%}")
+    unfamiliar = unfamiliar_message(analysis, CLI_TRAIN_REMEDY, _model_names(args.model), markdown=False)
+    if unfamiliar:
+        print("warning: " + unfamiliar, file=sys.stderr)
+    familiar = "" if analysis.familiar_share is None else f", familiar {analysis.familiar_share:.0%}"
+    print(f"{len(analysis.frames)} frames, hand found in {analysis.hand_share:.0%}{familiar}")
     for segment in analysis.timeline.segments:
-        print(f"  {segment.start:7.2f} - {segment.end:7.2f} s  {segment.chord:5s} p={segment.probability:.2f}")
+        print(f"  {segment.start:7.2f} - {segment.end:7.2f} s  {segment.chord:5s} p={segment.probability:.2f}"
+              + ("  unsure (unfamiliar footage)" if segment.unsure else ""))
     for path in written.values():
         print(f"wrote {path}")
     return 0
@@ -241,6 +321,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     Returns:
         The exit status (0).
     """
+    if Path(args.out).suffix.lower() != ".png":
+        raise InputError(f"--out {args.out!r} must be a .png file: the explanation is written as a PNG image.")
     model = load_model(args.model[0] if args.model else None)
     options = {k: v for k, v in (("window", args.window), ("stride", args.stride), ("baseline", args.baseline),
                                  ("method", args.method), ("refine", args.refine)) if v is not None}
@@ -256,7 +338,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    """Put models side by side on labeled frames and write the HTML report.
+    """Put models side by side on labeled frames and write the HTML report; exit 2 when no model could be
+    compared (each one's reason on the one line).
 
     Args:
         args: the parsed command line.
@@ -265,6 +348,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         The exit status (0).
     """
     comparison = compare_models(args.models, args.data, args.out, split=args.split)
+    if not any(m.embedding.n_embedded for m in comparison.models):  # every model failed: no comparison
+        reasons = "; ".join(f"{m.name}: {m.embedding.note or 'no frame embedded'}" for m in comparison.models)
+        raise InputError(f"Nothing was compared: no model gave an embedding of any frame ({reasons}).")
     for row in comparison.metrics_rows():
         print("  ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()
                         if not isinstance(v, dict) and v != ""))
@@ -274,16 +360,23 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m pipeline``."""
-    parser = argparse.ArgumentParser(prog="python -m pipeline", description="Recognise guitar chords in clips.")
+    parser = OneLineParser(prog="python -m pipeline", description="Recognise guitar chords in clips.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train a chord model (ImageFolder tree) or a detector (YOLO data)")
     train.add_argument("--kind", default="landmarks", choices=["landmarks", "image", "cnn", "detector"],
                        help="landmarks: SVM/RF/MLP on hand landmarks; image: a transformers backbone; "
                             "cnn: a compact CNN from scratch; detector: YOLO fretboard detector")
-    train.add_argument("--data", required=True,
-                       help="<root>/<chord>/*.jpg or <root>/<split>/<chord>/*.jpg; for a detector, a YOLO data.yaml")
-    train.add_argument("--split", help="split to train on (default: 'train' if present, else all; 'all' for all)")
+    train.add_argument("--data", required=True, nargs="+", action="extend",
+                       help="<root>/<chord>/*.jpg or <root>/<split>/<chord>/*.jpg, one or more (--data A B or "
+                            "--data A --data B: one model on the union of their chords; a tree with groups.csv "
+                            "is split by group, 20 %% of its frames held out as val); for a detector, a YOLO "
+                            "data.yaml")
+    train.add_argument("--split", help="split of every tree to train on, as on disk, no group split "
+                                       "(default: train, split by group where a tree has groups.csv; 'all' for all)")
+    train.add_argument("--hands", choices=list(HAND_CHOICES), default="cascade",
+                       help="landmarks: how hands are found: cascade (confidence 0.1, then a black border, then "
+                            "the light model, where no hand was found) or plain (MediaPipe's defaults)")
     train.add_argument("--out", required=True, help="model folder to write")
     train.add_argument("--estimators", nargs="+", default=list(ESTIMATORS), choices=ESTIMATORS)
     train.add_argument("--features", nargs="+", default=list(FEATURE_VERSIONS), choices=list(FEATURE_VERSIONS))
@@ -319,21 +412,21 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--detector", help="fretboard detector weights (best.pt or its folder)")
     analyze.add_argument("--no-video", action="store_true", help="skip the annotated MP4")
     analyze.add_argument("--out", required=True, help="folder for frames.csv, timeline.json and annotated.mp4")
-    analyze.add_argument("--fps", type=float, default=5.0, help="frames sampled per second")
-    analyze.add_argument("--start", type=float, help="start time in seconds")
-    analyze.add_argument("--end", type=float, help="end time in seconds")
+    analyze.add_argument("--fps", type=positive, default=5.0, help="frames sampled per second")
+    analyze.add_argument("--start", type=finite, help="start time in seconds")
+    analyze.add_argument("--end", type=finite, help="end time in seconds")
     analyze.set_defaults(run=cmd_analyze)
 
     explain = commands.add_parser("explain", help="why a model chose a chord: occlusion heatmap or finger attribution")
     explain.add_argument("source", help="a frame (jpg, png) or a clip")
     explain.add_argument("--model", nargs=1, help="model folder (default: the sample landmark model)")
-    explain.add_argument("--time", type=float, default=0.0, help="the frame's time in seconds, for a clip")
+    explain.add_argument("--time", type=finite, default=0.0, help="the frame's time in seconds, for a clip")
     explain.add_argument("--target", help="chord to explain (default: the predicted one)")
     explain.add_argument("--window", type=int, nargs="+", help="occlusion window in frame pixels (one or H W)")
     explain.add_argument("--stride", type=int, nargs="+", help="occlusion stride in frame pixels (one or H W)")
     explain.add_argument("--baseline", choices=BASELINES, help="what occluded pixels become")
     explain.add_argument("--method", choices=METHODS, help="occlusion path")
-    explain.add_argument("--refine", type=float, help="adaptive: evaluate windows next to evaluated ones whose "
+    explain.add_argument("--refine", type=finite, help="adaptive: evaluate windows next to evaluated ones whose "
                          "log-odds drop is at least this share of the largest (default 0.3; 0: every window)")
     explain.add_argument("--out", required=True, help="the PNG to write")
     explain.set_defaults(run=cmd_explain)
@@ -351,13 +444,13 @@ def build_parser() -> argparse.ArgumentParser:
     listen.add_argument("--out", required=True, help="folder for the MIDI, WAV, subtitles and MP4")
     listen.add_argument("--model", nargs="+", help="chord model folder(s), for a clip (default: the sample model)")
     listen.add_argument("--detector", help="fretboard detector weights, for a clip")
-    listen.add_argument("--fps", type=float, default=5.0, help="frames sampled per second, for a clip")
-    listen.add_argument("--bpm", type=float, help="tempo (default: estimated from the chord changes)")
+    listen.add_argument("--fps", type=positive, default=5.0, help="frames sampled per second, for a clip")
+    listen.add_argument("--bpm", type=positive, help="tempo (default: estimated from the chord changes)")
     listen.add_argument("--pattern", default="folk", help="strumming pattern: down, folk, eighths, waltz")
     listen.add_argument("--guitar", default="steel", choices=["steel", "nylon"])
     listen.add_argument("--synth", default="auto", choices=["auto", "fluidsynth", "pluck"])
     listen.add_argument("--soundfont", help="a General MIDI .sf2 for FluidSynth (default: pretty_midi's)")
-    listen.add_argument("--mix", type=float, default=0.0, help="share of the clip's own sound, 0 to 1")
+    listen.add_argument("--mix", type=finite, default=0.0, help="share of the clip's own sound, 0 to 1")
     listen.set_defaults(run=cmd_listen)
     return parser
 
@@ -366,17 +459,47 @@ def run_parser(parser: argparse.ArgumentParser, argv: list[str] | None = None) -
     """Parse ``argv`` and run the chosen command's ``run``, mapping bad input to exit status 2.
 
     Shared by ``python -m pipeline`` and ``python -m labeling``: 0 success, 2 bad input (one line on
-    stderr), 130 interrupted.
+    stderr), 130 interrupted. Bad input is an :class:`InputError`, a usage error (one line with a
+    :class:`OneLineParser`), or any ``OSError`` on the way (a missing or read-only folder, an ``--out``
+    that is a file, a full disk: :func:`os_error_line`); the reason is one line, never a traceback.
     """
-    args = parser.parse_args(argv)
     try:
+        args = parser.parse_args(argv)
         return args.run(args)
+    except SystemExit as done:  # argparse: --help (0) or a usage error (2, already printed)
+        return done.code if isinstance(done.code, int) else 2
     except InputError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {_one_line(str(error))}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"error: {os_error_line(error)}", file=sys.stderr)
+        return 2
+    except UnicodeError as error:  # a text file that is not UTF-8
+        print(f"error: a file is not UTF-8 text ({error.reason}); give the file the command expects.",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def os_error_line(error: OSError) -> str:
+    """An ``OSError`` as one sentence: what failed, on which path, and what to do."""
+    import errno
+
+    where = f" ({error.filename})" if error.filename else ""
+    why = error.strerror or str(error) or type(error).__name__
+    hint = {errno.ENOSPC: "free some disk space and run it again",
+            errno.EACCES: "choose a folder you can write to",
+            errno.EROFS: "choose a folder on a writable disk",
+            errno.EEXIST: "choose a folder name that is not a file",
+            errno.ENOTDIR: "a part of the path is a file, not a folder",
+            errno.ENOENT: "check the path"}.get(error.errno, "check the path and the disk")
+    return _one_line(f"{why}{where}; {hint}.")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,6 +22,7 @@ import numpy as np
 from pipeline.compare.comparison import Comparison, thumbnail_uri, top_k
 from pipeline.core.chords import NO_CHORD, VOCABULARY
 from pipeline.models.evaluation import EvaluationReport
+from pipeline.text import UNSURE_LABEL
 
 _PALETTE = ["#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692", "#B6E880", "#FF97FF",
             "#FECB52", "#1F77B4", "#8C564B", "#2CA02C", "#D62728"]
@@ -29,12 +30,17 @@ CHORD_COLOURS: dict[str, str] = {c: _PALETTE[i % len(_PALETTE)]
                                  for i, c in enumerate(c for c in VOCABULARY if c != NO_CHORD)}
 """Chord name -> colour; ``None`` is grey."""
 CHORD_COLOURS[NO_CHORD] = "#B0B0B0"
+UNSURE_COLOUR = "#DDDDDD"
+"""The colour of unsure segments (hatched over it)."""
+_UNSURE_MARKER = dict(color=UNSURE_COLOUR, pattern=dict(shape="/", fgcolor="#666"))
 MODEL_COLOURS: dict[str, str] = {"landmarks": "#4C78A8", "image": "#F58518", "fused": "#54A24B"}
 """Model slot (``"landmarks"``, ``"image"``, ``"fused"``) -> colour."""
 
 
 def add_segment_bars(fig, rows: Sequence[tuple[str, object]]) -> None:
-    """Add one horizontal bar per chord segment, a row per named timeline, one legend entry per chord.
+    """Add one horizontal bar per chord segment, a row per named timeline, one legend entry per chord;
+    unsure segments (unfamiliar footage) grey and hatched, their chord with a "?" (named "C (unsure)",
+    as the Space's table writes them), under one legend entry (:data:`pipeline.text.UNSURE_LABEL`).
 
     Args:
         fig: a ``plotly.graph_objects.Figure``.
@@ -45,14 +51,21 @@ def add_segment_bars(fig, rows: Sequence[tuple[str, object]]) -> None:
     shown: set[str] = set()
     for row, timeline in rows:
         for s in timeline.segments:
+            if s.unsure and UNSURE_LABEL not in shown:  # the legend entry of every unsure bar, drawing nothing
+                fig.add_trace(go.Bar(x=[None], base=[s.start], y=[row], orientation="h", name=UNSURE_LABEL,
+                                     marker=_UNSURE_MARKER, legendgroup=UNSURE_LABEL, hoverinfo="skip"))
+                shown.add(UNSURE_LABEL)
             fig.add_trace(go.Bar(
-                x=[s.end - s.start], base=[s.start], y=[row], orientation="h", name=s.chord,
-                marker_color=CHORD_COLOURS.get(s.chord, "#888"), text=s.chord, textposition="inside",
-                insidetextanchor="middle", legendgroup=s.chord, showlegend=s.chord not in shown,
-                hovertemplate=(f"{s.chord}<br>%{{base:.2f}}-{s.end:.2f} s<br>mean p {s.probability:.2f}"
-                               f"<extra>{row}</extra>"),
+                x=[s.end - s.start], base=[s.start], y=[row], orientation="h",
+                name=f"{s.chord} (unsure)" if s.unsure else s.chord,
+                marker=_UNSURE_MARKER if s.unsure else dict(color=CHORD_COLOURS.get(s.chord, "#888")),
+                text=f"{s.chord}?" if s.unsure else s.chord, textposition="inside", insidetextanchor="middle",
+                legendgroup=UNSURE_LABEL if s.unsure else s.chord, showlegend=not s.unsure and s.chord not in shown,
+                hovertemplate=(f"{s.chord}{' (a guess: unfamiliar footage)' if s.unsure else ''}"
+                               f"<br>%{{base:.2f}}-{s.end:.2f} s<br>mean p {s.probability:.2f}<extra>{row}</extra>"),
             ))
-            shown.add(s.chord)
+            if not s.unsure:
+                shown.add(s.chord)
 
 
 def timeline_figure(analysis, truth=None, *, selected: float | None = None, frames: bool = True):
@@ -65,7 +78,9 @@ def timeline_figure(analysis, truth=None, *, selected: float | None = None, fram
         truth: a ground-truth :class:`~pipeline.core.timeline.Timeline` drawn as a second row, or None.
         selected: time in seconds of the frame shown beside the figure (a dotted vertical line), or None.
         frames: add a panel above the bars with a marker per sampled frame at its chord's probability
-            (an ``x`` where no model could decide); False draws the bars alone, the recognised row on top.
+            (an ``x`` where no model could decide, an open circle where the models call the frame
+            unfamiliar); False draws the bars alone, the recognised row on top. Unsure segments are
+            grey and hatched either way (:func:`add_segment_bars`).
 
     Returns:
         A ``plotly.graph_objects.Figure``.
@@ -90,7 +105,7 @@ def timeline_figure(analysis, truth=None, *, selected: float | None = None, fram
         mode="markers", yaxis="y2", name="frame probability",
         marker=dict(size=7, color=[CHORD_COLOURS.get(f.chord, "#888") for f in sampled],
                     line=dict(width=1, color="#222"),
-                    symbol=["circle" if f.prediction.covered else "x" for f in sampled]),
+                    symbol=[_frame_symbol(f) for f in sampled]),
         customdata=[[f.chord, f.prediction.chord, "no hand" if f.hands.fretting is None else "hand"] for f in sampled],
         hovertemplate="%{x:.2f} s: %{customdata[0]} (frame alone: %{customdata[1]}, %{customdata[2]})"
                       "<br>p %{y:.2f}<extra></extra>",
@@ -102,6 +117,13 @@ def timeline_figure(analysis, truth=None, *, selected: float | None = None, fram
         legend=dict(orientation="h", y=1.12),
     )
     return fig
+
+
+def _frame_symbol(frame) -> str:
+    """A sampled frame's marker: ``x`` undecided, ``circle-open`` unfamiliar, else ``circle``."""
+    if not frame.prediction.covered:
+        return "x"
+    return "circle-open" if getattr(frame, "familiar", None) is False else "circle"
 
 # --------------------------------------------------------------------------------------------------
 # Comparing models (pipeline.compare)

@@ -12,6 +12,7 @@ from pipeline.core.config import SAMPLE_MEDIA_DIR
 from pipeline.core.errors import InputError
 from pipeline.core.timeline import Timeline
 from pipeline.models.datasets import file_digest
+from pipeline.vision.detection import check_box
 from pipeline.vision.video import SUPPORTED_SUFFIXES
 
 
@@ -82,9 +83,14 @@ def read_fretboard_csv(path: str | Path) -> np.ndarray:
     try:
         with path.open(newline="") as handle:
             rows = list(csv.reader(handle))
-        return np.array([[float(v) for v in row] for row in rows[1:]], np.float32).reshape(-1, 6)
+        table = np.array([[float(v) for v in row] for row in rows[1:]], np.float32).reshape(-1, 6)
     except (OSError, ValueError) as error:
         raise InputError(f"Cannot read fretboard boxes from {path}: {error}.") from error
+    for number, row in enumerate(table, start=2):
+        check_box(row[2:], f"{path.name} line {number}: a fretboard box")
+        if not np.isfinite(row[:2]).all():
+            raise InputError(f"{path.name} line {number}: the frame and time must be finite numbers.")
+    return table
 
 
 def fretboard_boxes(path: str | Path) -> dict[int, np.ndarray]:

@@ -24,7 +24,7 @@ from pipeline.core.types import Analysis, ModelSet
 from pipeline.models.cards import model_kind
 from pipeline.models.registry import load_model_set
 from pipeline.samples import fretboard_boxes, ground_truth, sample_twin
-from pipeline.text import analysis_summary, no_hand_message, space_models_note
+from pipeline.text import SPACE_TRAIN_REMEDY, analysis_summary, no_hand_message, space_models_note, unfamiliar_message
 from pipeline.timeline.analyze import analyze_clip
 from pipeline.models.evaluation import score_timeline
 from pipeline.uploads import check_clip, save_upload
@@ -187,6 +187,10 @@ def analyze_upload(source: str | Path, fps: float | None, load_models: Callable[
     """Analyse an uploaded clip in a fresh request folder: save and check it, recognise a sample clip by
     its bytes, analyse it, and write its subtitles, its annotated video and its analysis.
 
+    The request folder is removed when the upload is refused or anything fails on the way (nothing of
+    a rejected upload stays on the Space's disk); a finished one stays while its session lives
+    (:func:`remove_request_folder` when the session ends).
+
     Args:
         source: the uploaded file (upload, webcam recording or example).
         fps: frames sampled per second; None or 0 for the studio setting.
@@ -199,11 +203,27 @@ def analyze_upload(source: str | Path, fps: float | None, load_models: Callable[
     Raises:
         InputError: an unreadable, too large or unsupported upload; models that cannot be loaded.
     """
-    report = progress or (lambda fraction, what: None)
-    source = Path(source)
+    folder = request_folder()
+    try:
+        return _analyze_in(folder, Path(source), fps, load_models, progress or (lambda fraction, what: None))
+    except BaseException:
+        remove_request_folder(folder)
+        raise
+
+
+def remove_request_folder(folder: str | Path | None) -> None:
+    """Remove a request folder (and what it holds); only folders under the Space's ``tmp_root``, quietly."""
+    if folder is None:
+        return
+    folder, root = Path(folder).resolve(), get_space_settings().tmp_root.resolve()
+    if folder.parent == root and folder.name.startswith("req-"):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _analyze_in(folder: Path, source: Path, fps: float | None, load_models: Callable[[], ModelSet],
+                report: Callable[[float, str], object]) -> UploadAnalysis:
     settings = get_studio_settings()
     fps = float(fps or settings.fps)
-    folder = request_folder()
     report(0.0, "Checking the clip")
     try:
         data = source.read_bytes()
@@ -233,6 +253,11 @@ def analyze_upload(source: str | Path, fps: float | None, load_models: Callable[
     warning = no_hand_message(analysis)
     if warning:
         summary.append(f"⚠️ {warning}")
+    if info.warning:  # a truncated upload, analysed as far as it goes
+        summary.append(f"⚠️ {info.warning}")
+    unfamiliar = unfamiliar_message(analysis, SPACE_TRAIN_REMEDY)
+    if unfamiliar:
+        summary.append(f"⚠️ {unfamiliar}")
     summary.append(space_models_note(models))
     report(1.0, "Done")
     return UploadAnalysis(analysis, clip, folder, models, sample, truth, vtt, annotated, summary, warning)
@@ -298,4 +323,4 @@ except ImportError:
 
 
 __all__ = ["HAS_SPACES", "UploadAnalysis", "analyze_upload", "gpu", "load_space_models", "push_label",
-           "request_folder", "resolve_model_spec"]
+           "remove_request_folder", "request_folder", "resolve_model_spec"]

@@ -7,6 +7,8 @@ warning) and take the values they name as arguments.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pipeline.core.types import Analysis, FrameResult, FusionWeights, ModelSet
 
 NO_HAND_IN_FRAME = "No hand was found in this frame: the landmark model cannot decide it."
@@ -88,6 +90,43 @@ def fretboard_message(analysis: Analysis) -> str | None:
             "or analyse without it.")
 
 
+MOSTLY_UNFAMILIAR = 0.5
+"""A clip is mostly unfamiliar when under this share of its frames with a known familiarity are familiar
+(:attr:`pipeline.core.types.Analysis.familiar_share`); the apps and the CLI then say so
+(:func:`unfamiliar_message`)."""
+
+UNSURE_LABEL = "unsure: unfamiliar footage"
+"""The legend entry of unsure segments and unfamiliar frames in the timeline figure."""
+
+
+def unfamiliar_message(analysis: Analysis, remedy: str, names: Mapping[str, str] | None = None,
+                       markdown: bool = True) -> str | None:
+    """What the studio, the Space and the CLI say when a clip is mostly unfamiliar to its models (else None).
+
+    Args:
+        analysis: a clip's analysis.
+        remedy: how to get a model for this footage in this app, e.g. :data:`STUDIO_TRAIN_REMEDY`.
+        names: model slot ("landmarks", "image") -> the model's name as the app shows it; a slot not
+            named reads "the <slot> model".
+        markdown: bold the warning (the apps); plain text for the command line.
+
+    Returns:
+        Two sentences naming the models that call most frames unfamiliar and the familiar share, or
+        None when the share is at least :data:`MOSTLY_UNFAMILIAR` or unknown.
+    """
+    share = analysis.familiar_share
+    if share is None or share >= MOSTLY_UNFAMILIAR:
+        return None
+    names = names or {}
+    by_model = analysis.model_familiar_shares()
+    slots = [slot for slot, own in by_model.items() if own < MOSTLY_UNFAMILIAR] or list(by_model)
+    who = " and ".join(names.get(slot, f"the {slot} model") for slot in slots) or "the models"
+    bold = "**" if markdown else ""
+    return (f"{bold}This footage looks unlike what {who} learned from: {100 * share:.0f} % of frames familiar; "
+            f"the chords below are guesses.{bold} To get chords you can trust, train a model on your own footage "
+            f"{remedy}.")
+
+
 def fusion_note(weights: FusionWeights) -> str:
     """What the apps say about a fused analysis: how each frame's chord is decided, with each model's share.
 
@@ -101,7 +140,8 @@ def fusion_note(weights: FusionWeights) -> str:
     total = weights.landmarks + weights.image
     return (f"Each frame's chord fuses both models' probabilities (weights from their held-out accuracy: "
             f"landmarks {weights.landmarks / total:.2f}, image {weights.image / total:.2f}); "
-            "where no hand is found, the image model decides alone.")
+            "where no hand is found, the image model decides alone; where a model calls the frame unfamiliar, "
+            "its say is that of a coin flip and its answer counts as a guess.")
 
 
 def synthetic_note(name: str, remedy: str, markdown: bool = True) -> str:
@@ -162,10 +202,15 @@ def analysis_summary(name: str, analysis: Analysis, fps: float, seconds: float, 
     """
     hands = analysis.hand_share if analysis.frames else 0.0
     decided = (f", a chord decided in {100 * analysis.coverage:.0f} %" if image_model and analysis.frames else "")
+    familiar = analysis.familiar_share
+    decided += "" if familiar is None else f", {100 * familiar:.0f} % familiar to the models"
     lines = [f"**{name}**: {len(analysis.frames)} frames sampled at {fps:g} per "
              f"second, a hand in {100 * hands:.0f} % of them{decided}, {len(analysis.timeline.segments)} chord "
              f"segment(s); analysed in {seconds:.1f} s.",
-             "Chords: " + (" → ".join(s.chord for s in analysis.timeline.segments) or "none")]
+             "Chords: " + (" → ".join(s.chord + ("?" if s.unsure else "") for s in analysis.timeline.segments)
+                           or "none")
+             + (" (a ? marks a guess: footage unlike what the models learned from)"
+                if any(s.unsure for s in analysis.timeline.segments) else "")]
     if sample is not None and frame_accuracy is not None:
         lines.append(f"Sample clip **{sample}**: right {100 * frame_accuracy:.0f} % of the time against "
                      f"its ground truth (segment F1 {segment_f1:.2f}).")

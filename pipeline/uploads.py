@@ -8,12 +8,25 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from pathlib import Path
 
 from pipeline.core.config import StudioSettings, get_studio_settings
 from pipeline.core.errors import InputError
 from pipeline.core.types import VideoInfo
 from pipeline.vision.video import IMAGE_SUFFIXES, SUPPORTED_SUFFIXES, VIDEO_SUFFIXES, probe
+
+
+def ascii_name(text: str) -> str:
+    """``text`` in the characters a file or clip name may hold everywhere: accents dropped (``Übung`` ->
+    ``Ubung``), every other character outside ``[A-Za-z0-9._-]`` replaced by ``_``.
+
+    So a clip called ``Übung – G.mp4`` is accepted by every part that names files after it (the
+    uploads, the label store's clip names), as ``Ubung___G.mp4``.
+    """
+    folded = unicodedata.normalize("NFKD", str(text))
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    return re.sub(r"[^A-Za-z0-9._-]", "_", folded)
 
 
 def safe_name(name: str, fallback: str = "upload") -> str:
@@ -24,11 +37,12 @@ def safe_name(name: str, fallback: str = "upload") -> str:
         fallback: used when nothing usable is left.
 
     Returns:
-        The last path component with every character outside ``[A-Za-z0-9._-]`` replaced by ``_``,
-        leading dots removed, at most 100 characters, keeping the suffix.
+        The last path component through :func:`ascii_name` (accents dropped, every other character
+        outside ``[A-Za-z0-9._-]`` replaced by ``_``), leading dots removed, at most 100 characters,
+        keeping the suffix.
     """
     base = re.split(r"[\\/]", str(name))[-1]
-    base = re.sub(r"[^A-Za-z0-9._-]", "_", base).lstrip(".")
+    base = ascii_name(base).lstrip(".")
     if len(base) > 100:
         stem, dot, suffix = base.rpartition(".")
         base = (stem[: 99 - len(suffix)] + dot + suffix) if dot and len(suffix) < 10 else base[:100]

@@ -75,3 +75,80 @@ def trained_toy_model(tmp_path_factory):
     results, labels = chord_hands(6, seed=3)
     model = train_landmark_model(results, labels, estimators=("svm",), folds=3)
     return model.save(tmp_path_factory.mktemp("toy") / "m")
+
+
+def test_analyze_says_when_the_footage_is_mostly_unfamiliar(tmp_path, monkeypatch, capsys):
+    """The models' answers carry familiarity (a stand-in model knows 4 of the 50 frames): the CLI says the
+    chords are guesses, in the sentence the apps show, and marks the unsure segment."""
+    import pipeline.cli
+    from pipeline.cli import main
+    from pipeline.core.types import ModelSet
+    from tests.helpers.familiar import FamiliarityModel
+
+    model = FamiliarityModel([True] * 4 + [False] * 46)
+    monkeypatch.setattr(pipeline.cli, "load_model_set", lambda specs, detector=None: ModelSet(landmarks=model))
+    clip = REPO / "sample_media" / "progression.mp4"
+    assert main(["analyze", str(clip), "--out", str(tmp_path / "o"), "--no-video"]) == 0
+    captured = capsys.readouterr()
+    assert ("warning: This footage looks unlike what the landmarks model learned from: 8 % of frames familiar; "
+            "the chords below are guesses. To get chords you can trust, train a model on your own footage "
+            "(`python -m pipeline train`).") in captured.err.splitlines()
+    assert "50 frames, hand found in" in captured.out and ", familiar 8%" in captured.out
+    assert "C     p=0.50  unsure (unfamiliar footage)" in captured.out
+
+
+def test_evaluate_json_reports_the_familiar_share_and_accuracy(tmp_path, monkeypatch, capsys):
+    import json
+    from dataclasses import replace
+
+    import pipeline.cli
+    from pipeline.cli import main
+    from pipeline.core.types import ChordPrediction, ModelSet
+    from tests.helpers.familiar import FamiliarityModel
+    from tests.helpers.tiny_models import square_folder
+
+    square_folder(tmp_path / "data", 2)  # C, G, None: 2 frames each, read in that order
+
+    def answer(chord, familiar):
+        return replace(ChordPrediction(chord, 0.9, {chord: 0.9}), familiar=familiar)
+
+    answers = [answer("C", True), answer("C", False), answer("G", True), answer("C", True), answer("None", True),
+               answer("None", None)]
+
+    def predict(models, paths, workers=None, progress=None):
+        return answers, {"landmarks": answers}
+
+    monkeypatch.setattr(pipeline.cli, "load_model_set",
+                        lambda specs, detector=None: ModelSet(landmarks=FamiliarityModel([True])))
+    monkeypatch.setattr(pipeline.cli, "predict_image_files", predict)
+    monkeypatch.setattr(pipeline.cli, "model_kind", lambda spec: "landmarks")
+    assert main(["evaluate", "--model", "m", "--data", str(tmp_path / "data"), "--split", "all", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["accuracy"] == pytest.approx(5 / 6)
+    assert report["familiar_share"] == 0.8  # 4 of the 5 frames whose familiarity is known
+    assert report["familiar_accuracy"] == 0.75  # C right, G right, C on a G frame wrong, None right
+
+
+def test_train_on_several_datasets_lists_their_domains(tmp_path):
+    import cv2
+    import numpy as np
+
+    from pipeline.models.cards import read_card
+
+    rng = np.random.default_rng(0)
+    for root, chords in (("one", ("Am", "None")), ("two", ("Am", "Fm"))):
+        for chord in chords:
+            for split, n in (("train", 4), ("val", 1)):
+                for i in range(n):
+                    path = tmp_path / root / split / chord / f"{i}.png"
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    cv2.imwrite(str(path), rng.integers(0, 255, (24, 32, 3), dtype=np.uint8))
+    out = tmp_path / "m"
+    result = run("train", "--kind", "cnn", "--data", str(tmp_path / "one"), "--data", str(tmp_path / "two"),
+                 "--epochs", "1", "--input-size", "16", "16", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    card = read_card(out)
+    assert card.classes == ["Am", "Fm", "None"] and card.domains == ["one", "two"]
+    assert card.n_images == 16 and card.metrics["val_n"] == 4
+    message = one_line_error(run("train", "--kind", "detector", "--data", "a.yaml", "b.yaml", "--out", str(out)))
+    assert "one --data" in message

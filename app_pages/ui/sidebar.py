@@ -1,7 +1,9 @@
-"""The shared sidebar (model folders, data directory, sampling rate) and what the pages read from it."""
+"""The shared sidebar (model folders, data directory, your name on labels, sampling rate) and what the pages
+read from it."""
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import streamlit as st
@@ -13,11 +15,15 @@ from pipeline.models.catalogue import IMAGE_KINDS, SAMPLE, ModelEntry, discover_
 
 
 def sidebar() -> None:
-    """The shared sidebar: model folder(s), data directory, sampling rate. Nothing else."""
+    """The shared sidebar: model folder(s), data directory, your name on labels, sampling rate. Nothing else."""
     settings = get_studio_settings()
     with st.sidebar:
         st.text_input("Data directory (label store)", value=str(get_settings().data_dir), key="data_dir",
                       help="Where labels, snapshots and retrained models live (CHORD_STUDIO_DATA).")
+        st.text_input("Your name (on the labels you set)", key="author", max_chars=100,
+                      placeholder=session_author(),
+                      help="Labels are written under this name, and 'Undo my last label' takes back only yours. "
+                           "Left empty, this browser session has a name of its own.")
         st.text_area("More model folders, one per line", value="\n".join(settings.models), key="model_folders",
                      help="Landmark or image model folders (card.json), or a fretboard detector (best.pt).")
         entries = available_models()
@@ -39,6 +45,13 @@ def _is_model(path: str) -> bool:
     except InputError:
         return False
     return True
+
+
+def session_author() -> str:
+    """Who labels in this browser session: the name typed in the sidebar, else the session's own name
+    (``studio-`` and 6 random hex digits, made once per session), so two tabs never undo each other's labels."""
+    own = st.session_state.setdefault("session_author", f"studio-{secrets.token_hex(3)}")
+    return str(st.session_state.get("author") or "").strip() or own
 
 
 def data_dir() -> Path:

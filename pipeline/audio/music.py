@@ -199,13 +199,18 @@ class Performance:
         return path
 
 
+UNSURE_VOLUME = 0.35
+"""Share of the strums' loudness (MIDI velocity) in an unsure segment: the guessed chord is heard, softly,
+so a listener can tell the guesses from the chords the models know."""
+
+
 def chord_segments(timeline: Timeline) -> list[Segment]:
     """The timeline's segments with chord names parsed through the vocabulary.
 
     Raises:
         InputError: a segment's chord is not in the vocabulary.
     """
-    return [Segment(s.start, s.end, parse_chord(s.chord), s.probability) for s in timeline.segments]
+    return [Segment(s.start, s.end, parse_chord(s.chord), s.probability, s.unsure) for s in timeline.segments]
 
 
 def estimate_bpm(timeline: Timeline, bpm_range: tuple[float, float] = BPM_RANGE, step: float = 0.5) -> float:
@@ -243,7 +248,8 @@ def perform(timeline: Timeline, settings: PerformanceSettings | None = None) -> 
     """Play a chord timeline as guitar strums.
 
     Args:
-        timeline: the chords to play; ``None`` segments and gaps are silent.
+        timeline: the chords to play; ``None`` segments and gaps are silent; an unsure segment (unfamiliar
+            footage: its chord is a guess) plays its chord at :data:`UNSURE_VOLUME` of the loudness.
         settings: how to play; defaults to :class:`PerformanceSettings`.
 
     Returns:
@@ -276,7 +282,8 @@ def perform(timeline: Timeline, settings: PerformanceSettings | None = None) -> 
         strings = [(6 - i, STANDARD_TUNING[i] + f) for i, f in enumerate(frets) if f is not None]
         for time, direction, accent in _strum_times(segment, t0, step, pattern):
             strums.append(Strum(round(float(time), 6), segment.chord, direction))
-            plucks += _strum_plucks(time, direction, accent, strings, segment.end, settings, rng)
+            loudness = accent * (UNSURE_VOLUME if segment.unsure else 1.0)
+            plucks += _strum_plucks(time, direction, loudness, strings, segment.end, settings, rng)
 
     notes = _ring(plucks)
     duration = timeline.duration if timeline.duration is not None else segments[-1].end

@@ -158,7 +158,7 @@ def fit_timeline_to_clip(timeline: Timeline, duration: float) -> tuple[Timeline,
         InputError: no chord of the timeline starts before the clip ends.
     """
     segments = [
-        Segment(s.start, min(s.end, duration), s.chord, s.probability)
+        Segment(s.start, min(s.end, duration), s.chord, s.probability, s.unsure)
         for s in timeline.segments
         if s.start < duration - 1e-6
     ]

@@ -13,7 +13,10 @@ Where files live (:class:`Settings`)
 
 The Streamlit studio's limits (:class:`StudioSettings`)
     CHORD_STUDIO_MAX_UPLOAD_MB  largest upload, in MB (default 200, Streamlit's own default cap)
-    CHORD_STUDIO_MAX_SECONDS    longest span of a clip analysed at once, in seconds (default 300)
+    CHORD_STUDIO_MAX_SECONDS    longest span of a clip analysed at once, in seconds (default 300); also the
+                                longest chord timeline read from a file and played as audio
+    CHORD_STUDIO_MAX_PIXELS     most pixels of a decoded image or video frame (default 50000000, 50 MP);
+                                larger ones are refused from their header, before decoding
     CHORD_STUDIO_MODELS         model folders the studio starts with, separated by ``os.pathsep``
                                 (default: the sample model)
     CHORD_STUDIO_FPS            default sampling rate, frames per second (default 5)
@@ -136,13 +139,15 @@ class StudioSettings:
 
     Attributes:
         max_upload_mb: largest accepted upload in megabytes.
-        max_seconds: longest span of a clip analysed at once, in seconds.
+        max_seconds: longest span of a clip analysed at once, in seconds (and longest timeline read).
+        max_pixels: most pixels (width x height) of an image or video frame that is decoded.
         models: model folders chosen at start; empty means the sample model.
         fps: default frames sampled per second.
     """
 
     max_upload_mb: float = field(default_factory=lambda: read_env("CHORD_STUDIO_MAX_UPLOAD_MB", 200.0, positive=True))
     max_seconds: float = field(default_factory=lambda: read_env("CHORD_STUDIO_MAX_SECONDS", 300.0, positive=True))
+    max_pixels: float = field(default_factory=lambda: read_env("CHORD_STUDIO_MAX_PIXELS", 50e6, positive=True))
     models: tuple[str, ...] = field(default_factory=lambda: read_env("CHORD_STUDIO_MODELS", ()))
     fps: float = field(default_factory=lambda: read_env("CHORD_STUDIO_FPS", 5.0, positive=True))
 

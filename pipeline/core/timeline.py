@@ -1,32 +1,48 @@
 """Chord timelines: per-frame chords merged into segments, and their JSON form.
 
 A timeline is what the analysis produces and what the audio, the apps and the exports consume:
-ordered, non-overlapping segments of (start, end, chord, mean probability), in seconds.
+ordered, non-overlapping segments of (start, end, chord, mean probability), in seconds. A segment
+over a stretch of frames the models call unfamiliar (footage unlike what they learned from) is
+``unsure``: its chord is the models' guess, not an answer to trust.
 
 JSON form (``timeline.json``)::
 
-    {"duration": 8.0, "segments": [{"start": 0.0, "end": 2.0, "chord": "C", "probability": 0.93}, ...]}
+    {"duration": 8.0, "segments": [{"start": 0.0, "end": 2.0, "chord": "C", "probability": 0.93},
+                                   {"start": 2.0, "end": 5.0, "chord": "G", "probability": 0.31, "unsure": true}]}
+
+``unsure`` is written only where true; files without it (older ones) read as sure segments.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pipeline.core.chords import parse_chord
+from pipeline.core.config import get_studio_settings
 from pipeline.core.errors import InputError
 
 
 @dataclass(frozen=True)
 class Segment:
-    """One chord held from ``start`` to ``end`` seconds, with the mean probability of its frames."""
+    """One chord held from ``start`` to ``end`` seconds, with the mean probability of its frames;
+    ``unsure`` when its frames are unfamiliar to the models (the chord is then a guess)."""
 
     start: float
     end: float
     chord: str
     probability: float = 1.0
+    unsure: bool = False
+
+    def to_dict(self) -> dict:
+        """The JSON-ready form: ``unsure`` only when true (so sure segments read as before)."""
+        data = asdict(self)
+        if not self.unsure:
+            del data["unsure"]
+        return data
 
     @property
     def duration(self) -> float:
@@ -48,6 +64,9 @@ class Timeline:
 
     def __post_init__(self) -> None:
         previous_end = 0.0
+        for value in [self.duration or 0.0] + [t for s in self.segments for t in (s.start, s.end, s.probability)]:
+            if not math.isfinite(value):
+                raise InputError(f"Timeline time or probability {value} is not a finite number.")
         for segment in self.segments:
             if not segment.end > segment.start >= 0:
                 raise InputError(f"Timeline segment {segment.chord} at {segment.start:.2f} s has no length.")
@@ -68,24 +87,34 @@ class Timeline:
 
     def to_dict(self) -> dict:
         """The JSON-ready form (see the module docstring)."""
-        return {"duration": self.duration, "segments": [asdict(s) for s in self.segments]}
+        return {"duration": self.duration, "segments": [s.to_dict() for s in self.segments]}
 
     @classmethod
     def from_dict(cls, data: dict) -> Timeline:
         """Read the JSON form, parsing chord names through the vocabulary.
 
         Raises:
-            InputError: a field is missing or of the wrong kind, a chord is unknown, or segments overlap.
+            InputError: a field is missing or of the wrong kind, a chord is unknown, segments overlap, a
+                number is not finite, or the timeline runs past ``CHORD_STUDIO_MAX_SECONDS``.
         """
         try:
             segments = [
-                Segment(float(s["start"]), float(s["end"]), parse_chord(s["chord"]), float(s.get("probability", 1.0)))
+                Segment(float(s["start"]), float(s["end"]), parse_chord(s["chord"]), float(s.get("probability", 1.0)),
+                        _flag(s.get("unsure", False)))
                 for s in data["segments"]
             ]
             duration = data.get("duration")
-            return cls(segments, None if duration is None else float(duration))
+            timeline = cls(segments, None if duration is None else float(duration))
         except (KeyError, TypeError, AttributeError) as error:
             raise InputError(f"Not a chord timeline: missing or malformed field ({error}).") from error
+        # A file can claim any length, and playing it costs memory and time in proportion: the same
+        # bound as a clip analysed at once.
+        end = max([timeline.duration or 0.0] + [s.end for s in timeline.segments])
+        limit = get_studio_settings().max_seconds
+        if end > limit:
+            raise InputError(f"The timeline runs to {end:.0f} s; timelines are read up to {limit:g} s "
+                             "(CHORD_STUDIO_MAX_SECONDS, the longest clip analysed at once).")
+        return timeline
 
     def save(self, path: str | Path) -> Path:
         """Write ``timeline.json``-style JSON to ``path``."""
@@ -112,11 +141,19 @@ class Timeline:
         return cls.from_dict(data)
 
 
+def _flag(value) -> bool:
+    """A JSON boolean (``unsure``): true or false, nothing else."""
+    if not isinstance(value, bool):
+        raise InputError(f"Not a chord timeline: 'unsure' must be true or false, not {value!r}.")
+    return value
+
+
 def timeline_from_frames(
     times: Sequence[float],
     chords: Sequence[str],
     probabilities: Sequence[float],
     end: float | None = None,
+    unsure: Sequence[bool] | None = None,
 ) -> Timeline:
     """Merge per-frame chords into segments of equal chords.
 
@@ -130,12 +167,15 @@ def timeline_from_frames(
         chords: vocabulary chord name per frame.
         probabilities: probability of that chord per frame.
         end: end of the clip in seconds, if known.
+        unsure: per frame, whether its chord is a guess (unfamiliar footage); a change of it starts a
+            new segment as a change of chord does. Default: every frame sure.
 
     Returns:
         The timeline, with ``duration`` set to ``end`` (or the last segment's end).
     """
-    if not (len(times) == len(chords) == len(probabilities)):
-        raise ValueError("times, chords and probabilities must have the same length")
+    unsure = [False] * len(times) if unsure is None else [bool(u) for u in unsure]
+    if not (len(times) == len(chords) == len(probabilities) == len(unsure)):
+        raise ValueError("times, chords, probabilities and unsure must have the same length")
     if len(times) == 0:
         return Timeline([], end)
     steps = [b - a for a, b in zip(times, times[1:])]
@@ -145,11 +185,12 @@ def timeline_from_frames(
     segments: list[Segment] = []
     run_start, run_probs = 0, [probabilities[0]]
     for i in range(1, len(times) + 1):
-        if i < len(times) and chords[i] == chords[run_start]:
+        if i < len(times) and chords[i] == chords[run_start] and unsure[i] == unsure[run_start]:
             run_probs.append(probabilities[i])
             continue
         start = float(times[0]) if run_start == 0 else float(bounds[run_start - 1])
-        segments.append(Segment(start, float(bounds[i - 1]), chords[run_start], float(sum(run_probs) / len(run_probs))))
+        segments.append(Segment(start, float(bounds[i - 1]), chords[run_start], float(sum(run_probs) / len(run_probs)),
+                                unsure[run_start]))
         if i < len(times):
             run_start, run_probs = i, [probabilities[i]]
     return Timeline(segments, float(stop))

@@ -9,7 +9,7 @@ other rooms (hands, video probes, timelines, fretboard boxes) are only named her
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -128,6 +128,8 @@ class VideoInfo:
             frames by; frames from this module are already turned. 0 for images (OpenCV applies
             their EXIF orientation itself).
         is_image: True for a still image.
+        warning: a sentence for the user when the clip reads but is damaged (a truncated upload: fewer
+            frames decode than the container declares), else None.
     """
 
     path: Path
@@ -138,6 +140,7 @@ class VideoInfo:
     duration: float
     rotation: int = 0
     is_image: bool = False
+    warning: str | None = None
 
 
 @dataclass(frozen=True)
@@ -149,23 +152,45 @@ class ChordPrediction:
         probability: its probability; 0 when the model could not decide (no hand).
         probabilities: chord -> probability over the model's classes (empty when not covered).
         covered: whether the model could decide (a hand was found).
+        familiarity: how familiar the frame is to this model relative to its training data (higher
+            is more familiar; :mod:`pipeline.models.familiarity`); ``None`` when the model has no
+            familiarity reference or did not decide.
+        familiar: ``familiarity`` >= the threshold in the model's card; ``None`` when unknown.
     """
 
     chord: str
     probability: float
     probabilities: dict[str, float] = field(default_factory=dict)
     covered: bool = True
+    familiarity: float | None = None
+    familiar: bool | None = None
 
     def top(self, k: int = 3) -> list[tuple[str, float]]:
         """The ``k`` most probable chords with their probabilities."""
         return sorted(self.probabilities.items(), key=lambda item: -item[1])[:k]
 
     @classmethod
-    def from_row(cls, row: Sequence[float], classes: Sequence[str]) -> ChordPrediction:
+    def from_row(
+        cls,
+        row: Sequence[float],
+        classes: Sequence[str],
+        familiarity: float | None = None,
+        threshold: float | None = None,
+    ) -> ChordPrediction:
         """The covered prediction of one row of class probabilities: its most probable class (the
-        first on a tie), with every class's probability."""
+        first on a tie), with every class's probability, and the frame's ``familiarity`` (familiar
+        when it reaches ``threshold``; unknown without either)."""
         best = int(np.argmax(row))
-        return cls(classes[best], float(row[best]), dict(zip(classes, map(float, row))))
+        familiar = None
+        if familiarity is not None and threshold is not None:
+            familiar = bool(familiarity >= threshold)
+        return cls(
+            classes[best],
+            float(row[best]),
+            dict(zip(classes, map(float, row))),
+            familiarity=None if familiarity is None else float(familiarity),
+            familiar=familiar,
+        )
 
 
 NOT_COVERED = ChordPrediction(NO_CHORD, 0.0, {}, covered=False)
@@ -248,6 +273,8 @@ class FrameResult:
         by_model: each chord model's own answer ("landmarks", "image").
         fretboard: the detector's boxes (:class:`pipeline.vision.detection.FretboardDetections`), if it ran.
         region: what the image model saw (:class:`pipeline.vision.regions.Region`), if it saw a region.
+        unsure: whether the timeline marks this frame's chord as a guess: it lies in a stretch of frames
+            the models call unfamiliar (set with ``chord``, by :func:`pipeline.timeline.analyze.resmooth`).
     """
 
     index: int
@@ -258,6 +285,30 @@ class FrameResult:
     by_model: dict[str, ChordPrediction] = field(default_factory=dict)
     fretboard: object | None = None
     region: object | None = None
+    unsure: bool = False
+
+    @property
+    def familiar(self) -> bool | None:
+        """Whether the frame is familiar to the models that decided it (:func:`frame_familiar` of
+        ``by_model``, or of ``prediction`` when there is no model's own answer)."""
+        return frame_familiar(self.by_model.values() if self.by_model else [self.prediction])
+
+
+def frame_familiar(predictions: Iterable[ChordPrediction]) -> bool | None:
+    """Whether a frame is familiar, from the answers of the models that looked at it.
+
+    A frame is familiar when every model that decided it (``covered``) and knows its familiarity calls
+    it familiar, unfamiliar as soon as one of them does not; a model without a familiarity reference
+    (``familiar`` None) has no say, and a frame no deciding model knows stays unknown.
+
+    Args:
+        predictions: the models' answers for the frame.
+
+    Returns:
+        True, False, or None when unknown.
+    """
+    votes = [p.familiar for p in predictions if p.covered and p.familiar is not None]
+    return all(votes) if votes else None
 
 
 @dataclass
@@ -295,6 +346,24 @@ class Analysis:
         """Share of sampled frames where the model could decide (nan for no frames)."""
         return sum(f.prediction.covered for f in self.frames) / len(self.frames) if self.frames else float("nan")
 
+    @property
+    def familiar_share(self) -> float | None:
+        """Share of the frames whose familiarity is known (:attr:`FrameResult.familiar`) that are familiar;
+        None when no frame's is (no model has a familiarity reference, or none decided a frame)."""
+        flags = [f.familiar for f in self.frames if f.familiar is not None]
+        return sum(flags) / len(flags) if flags else None
+
+    def model_familiar_shares(self) -> dict[str, float]:
+        """Model name -> share of the frames it decided, with a known familiarity, that it calls familiar
+        (models that know no frame's familiarity are left out)."""
+        shares = {}
+        for name in dict.fromkeys(name for f in self.frames for name in f.by_model):
+            flags = [p.familiar for f in self.frames if (p := f.by_model.get(name)) is not None
+                     and p.covered and p.familiar is not None]
+            if flags:
+                shares[name] = sum(flags) / len(flags)
+        return shares
+
     def frame_rows(self) -> list[dict]:
         """One flat dict per frame (the columns of ``frames.csv``)."""
         rows = []
@@ -320,6 +389,10 @@ class Analysis:
             for name, prediction in frame.by_model.items():
                 row[f"{name}_chord"] = prediction.chord if prediction.covered else ""
                 row[f"{name}_probability"] = round(prediction.probability, 4) if prediction.covered else ""
+                row[f"familiarity_{name}"] = _round(prediction.familiarity, 4)
+                row[f"familiar_{name}"] = _flag(prediction.familiar)
+            row["familiar"] = _flag(frame.familiar)
+            row["unsure"] = int(frame.unsure)
             row.update({f"p_{c}": round(frame.prediction.probabilities.get(c, 0.0), 4) for c in self.classes})
             rows.append(row)
         return rows
@@ -342,5 +415,10 @@ class Analysis:
         return {"frames": frames_path, "timeline": self.timeline.save(out_dir / "timeline.json")}
 
 
-def _round(value) -> float | str:
-    return "" if value is None else round(float(value), 1)
+def _round(value, digits: int = 1) -> float | str:
+    return "" if value is None else round(float(value), digits)
+
+
+def _flag(value: bool | None) -> int | str:
+    """A flag as a CSV cell: 1, 0, or empty when unknown."""
+    return "" if value is None else int(value)

@@ -186,7 +186,7 @@ def explain_path(path: str | Path, model, out: str | Path, time_s: float = 0.0, 
     """
     frame = read_frame(path, float(time_s)).image
     if isinstance(model, LandmarkChordModel):
-        with HandDetector() as detector:
+        with HandDetector(model.card.hand_settings) as detector:
             hands = detector.detect(frame)
         if hands.fretting is None:
             raise InputError(f"No hand found in {Path(path).name} at {time_s:g} s: "

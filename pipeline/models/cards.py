@@ -12,6 +12,7 @@ card does not know are ignored, fields it lacks take their defaults.
 from __future__ import annotations
 
 import json
+import math
 import platform
 from dataclasses import asdict, dataclass, field, fields
 from importlib import metadata
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from pipeline.core.errors import InputError
+from pipeline.core.hands import HandSettings
 from pipeline.core.types import ModelKind
 from pipeline.models.features import FEATURE_VERSIONS
 
@@ -29,6 +31,8 @@ CNN_INPUT_SIZE = (72, 128)
 """(height, width) the CNN sees by default: the 640x360 frame at a fifth of its size, aspect kept.
 On the shared real frames 72x128 for 6 epochs scored as well as 96x160 for 8 (100 % of val) in a third
 of the time (benchmarks/bench_image_models.py)."""
+MIN_INPUT_SIDE, MAX_INPUT_SIDE = 8, 2048
+"""Bounds of each side of an image model's input size a card may give."""
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -60,8 +64,12 @@ class ModelCard:
         data_fingerprint: SHA-256 over the training images' contents and labels.
         metrics: scores (held-out, cross-validated, on a validation split ...).
         synthetic: trained on synthetic renders, not real footage (the apps say so).
+        domains: the data sets it learned from (their folder names), e.g. ``["guitar-chords-real"]``.
         created: ISO time of training.
         versions: library versions at training time (:func:`library_versions`).
+        familiarity: how the model says a frame is familiar (:mod:`pipeline.models.familiarity`):
+            ``{"method", "k", "threshold", "n_reference", "domains", ...}``; empty for a model
+            trained before it existed (its predictions' familiarity is then unknown).
     """
 
     JSON_NAMES: ClassVar[dict[str, str]] = {}
@@ -73,11 +81,15 @@ class ModelCard:
     data_fingerprint: str = ""
     metrics: dict = field(default_factory=dict)
     synthetic: bool = False
+    domains: list[str] = field(default_factory=list)
     created: str = ""
     versions: dict[str, str] = field(default_factory=dict)
+    familiarity: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.kind = ModelKind(self.kind)
+        if not isinstance(self.familiarity, dict):
+            raise TypeError("familiarity is not a JSON object")
 
     def to_json(self) -> dict:
         """The card as the JSON object ``card.json`` holds."""
@@ -96,7 +108,7 @@ class ModelCard:
     def write(self, folder: str | Path) -> Path:
         """Write ``card.json`` into ``folder`` (which must exist); returns its path."""
         path = Path(folder) / CARD_FILE
-        path.write_text(json.dumps(self.to_json(), indent=2) + "\n")
+        path.write_text(json.dumps(self.to_json(), indent=2) + "\n", encoding="utf-8")
         return path
 
     def check(self, folder: Path) -> None:
@@ -114,6 +126,8 @@ class LandmarkCard(ModelCard):
         cv_scores: "feature/estimator" -> mean cross-validated accuracy, for every candidate tried.
         cv_accuracy: the chosen candidate's cross-validated accuracy.
         params: the chosen candidate's grid parameters.
+        hands: how the hands were found (:meth:`pipeline.core.hands.HandSettings.to_json`); analysis
+            finds them the same way. Empty on cards older than the setting: MediaPipe's defaults.
     """
 
     kind: ModelKind = ModelKind.LANDMARKS
@@ -124,6 +138,12 @@ class LandmarkCard(ModelCard):
     cv_scores: dict[str, float] = field(default_factory=dict)
     cv_accuracy: float = 0.0
     params: dict = field(default_factory=dict)
+    hands: dict = field(default_factory=dict)
+
+    @property
+    def hand_settings(self) -> HandSettings:
+        """The hand settings the model learned with (``HandSettings()`` for a card that names none)."""
+        return HandSettings.from_json(self.hands)
 
     def check(self, folder: Path) -> None:
         """Raise :class:`InputError` when the features are of a version this one cannot compute."""
@@ -174,9 +194,24 @@ class ImageModelCard(ModelCard):
     trained_from_scratch: bool = False
 
     def check(self, folder: Path) -> None:
-        """Raise :class:`InputError` when the card names no classes."""
-        if not self.classes:
+        """Raise :class:`InputError` when the card names no classes, or an input size, mean or std
+        outside what a model can have (a size of [0, -5] or [100000, 100000] would fail or allocate
+        gigabytes per frame)."""
+        if not self.classes or not isinstance(self.classes, list):
             raise InputError(f"{folder.name}/{CARD_FILE} names no classes.")
+        size = self.input_size
+        if (not isinstance(size, (list, tuple)) or len(size) != 2
+                or not all(isinstance(v, int) and not isinstance(v, bool) for v in size)
+                or not all(MIN_INPUT_SIDE <= v <= MAX_INPUT_SIDE for v in size)):
+            raise InputError(f"{folder.name}/{CARD_FILE} has input_size {size!r}: it must be [height, width], "
+                             f"whole numbers from {MIN_INPUT_SIDE} to {MAX_INPUT_SIDE}.")
+        for name in ("mean", "std"):
+            values = getattr(self, name)
+            if (not isinstance(values, (list, tuple)) or len(values) != 3
+                    or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
+                    or (name == "std" and not all(v > 0 for v in values))):
+                raise InputError(f"{folder.name}/{CARD_FILE} has {name} {values!r}: it must be three finite "
+                                 "numbers" + (" above 0." if name == "std" else "."))
 
 
 @dataclass
@@ -240,11 +275,12 @@ def read_card(folder: str | Path, expect: ModelKind | tuple[ModelKind, ...] = ()
     if not path.is_file():
         raise InputError(f"{folder} is not a model folder (it has no {CARD_FILE}).")
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(data, dict):
             raise TypeError("not a JSON object")
-    except (json.JSONDecodeError, TypeError, UnicodeDecodeError) as error:
-        raise InputError(f"{folder.name}/{CARD_FILE} is not a valid model card ({type(error).__name__}).") from error
+    except (ValueError, TypeError, OSError, RecursionError) as error:  # bad JSON, not UTF-8, unreadable
+        why = "not UTF-8 text" if isinstance(error, UnicodeDecodeError) else type(error).__name__
+        raise InputError(f"{folder.name}/{CARD_FILE} is not a valid model card ({why}).") from error
     kind = str(data.get("kind", ""))
     expected = (expect,) if isinstance(expect, ModelKind) else tuple(expect)
     if expected and kind not in expected:

@@ -1,7 +1,9 @@
 """Labeled frames on disk: ImageFolder trees, and their hand landmarks with an on-disk cache.
 
 An ImageFolder tree is ``<root>/<split>/<chord>/*.jpg`` or ``<root>/<chord>/*.jpg``; chord folder
-names go through the vocabulary (``a minor``, ``Am`` and ``A_minor`` are all Am).
+names go through the vocabulary (``a minor``, ``Am`` and ``A_minor`` are all Am). A tree may give
+``groups.csv`` (``file,group``: each file's source group, e.g. clusters of near-identical frames);
+:func:`read_datasets` reads several trees as one set and splits such a tree by group, never by file.
 
 Landmarks are cached in one SQLite file per detector setting, keyed by the SHA-256 of the image file's
 bytes: a renamed or copied image hits the cache, an edited one does not, and a second run over the
@@ -10,6 +12,7 @@ same images reads instead of detecting.
 
 from __future__ import annotations
 
+import csv
 import functools
 import hashlib
 import io
@@ -28,15 +31,25 @@ from pipeline.core.hands import Hand, HandSettings, HandsResult
 from pipeline.vision.hands import HandDetector
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+GROUPS_FILE = "groups.csv"
+HELD_OUT_SHARE = 0.2
+"""Share of a grouped tree's frames that :func:`read_datasets` holds out as ``val`` (whole groups)."""
 
 
 @dataclass(frozen=True)
 class LabeledImage:
-    """One image file with its chord and split ("" for a tree without splits)."""
+    """One image file with its chord and split ("" for a tree without splits).
+
+    Attributes:
+        group: its source group from the tree's ``groups.csv`` ("" when the tree has none).
+        domain: the data set it comes from (the tree's folder name).
+    """
 
     path: Path
     chord: str
     split: str = ""
+    group: str = ""
+    domain: str = ""
 
 
 def _chord_dirs(folder: Path) -> dict[str, list[Path]] | None:
@@ -101,7 +114,89 @@ def read_image_folder(root: str | Path, split: str | None = None) -> list[Labele
     ]
     if not images:
         raise InputError(f"No images ({', '.join(IMAGE_SUFFIXES)}) under {root}.")
+    groups = read_groups(root)
+    domain = root.resolve().name
+    return [LabeledImage(image.path, image.chord, image.split,
+                         groups.get(image.path.relative_to(root).as_posix(), "") if groups else "", domain)
+            for image in images]
+
+
+def read_groups(root: str | Path) -> dict[str, str]:
+    """A tree's ``groups.csv``: file path relative to the root (``val/A/A-0000.jpg``) -> group; {} without one.
+
+    Raises:
+        InputError: the file lacks the ``file`` and ``group`` columns.
+    """
+    path = Path(root) / GROUPS_FILE
+    if not path.is_file():
+        return {}
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        if not {"file", "group"} <= set(reader.fieldnames or ()):
+            raise InputError(f"{Path(root).name}/{GROUPS_FILE} needs the columns file,group; "
+                             f"it has {reader.fieldnames}.")
+        return {row["file"].strip().replace("\\", "/"): row["group"].strip() for row in reader}
+
+
+def read_datasets(
+    roots: Sequence[str | Path], split: str | None = None, held_out: float = HELD_OUT_SHARE, seed: int = 0
+) -> list[LabeledImage]:
+    """The labeled images of several ImageFolder trees as one set (the union of their chords).
+
+    A tree with ``groups.csv`` is split by group: all its images are pooled (its own split folders
+    hold near-duplicates of each other) and whole groups, about ``held_out`` of its frames, become
+    ``val``, the rest ``train``; files the CSV does not list are groups of their own. A tree without
+    groups keeps its split folders (a tree without splits is all ``train``).
+
+    Args:
+        roots: the trees (``<root>/<chord>/*`` or ``<root>/<split>/<chord>/*``).
+        split: "train", "val", or None for every image.
+        held_out: share of a grouped tree held out as ``val``.
+        seed: which groups are held out.
+
+    Returns:
+        Images of every tree in the order given, each with its ``domain`` and ``split`` ("train" or
+        "val"; a split folder of another name keeps its name).
+
+    Raises:
+        InputError: no tree, a tree that cannot be read (see :func:`read_image_folder`), or no image
+            in the split asked for.
+    """
+    if not roots:
+        raise InputError("No dataset folder was given.")
+    images = []
+    for root in roots:
+        found = read_image_folder(root)
+        if read_groups(root):
+            val_groups = _held_out_groups(found, held_out, seed)
+            found = [LabeledImage(i.path, i.chord, "val" if _group_of(i) in val_groups else "train", i.group,
+                                  i.domain) for i in found]
+        else:
+            found = [i if i.split else LabeledImage(i.path, i.chord, "train", i.group, i.domain) for i in found]
+        images += [i for i in found if split is None or i.split == split]
+    if not images:
+        raise InputError(f"No images in split {split!r} of {', '.join(Path(r).name for r in roots)}.")
     return images
+
+
+def _group_of(image: LabeledImage) -> str:
+    """The image's group, or the image itself when the CSV does not list it."""
+    return image.group or f"file:{image.path.name}"
+
+
+def _held_out_groups(images: Sequence[LabeledImage], share: float, seed: int) -> set[str]:
+    """Groups to hold out: in a seeded random order, each group that keeps the held-out frames within
+    ``share`` of all, so that the held-out part is about ``share`` and never a near twin of training."""
+    sizes: dict[str, int] = {}
+    for image in images:
+        sizes[_group_of(image)] = sizes.get(_group_of(image), 0) + 1
+    order = sorted(sizes, key=lambda g: hashlib.sha256(f"{seed}:{g}".encode()).hexdigest())
+    budget, chosen, taken = share * len(images), set(), 0
+    for group in order:
+        if taken + sizes[group] <= budget:
+            chosen.add(group)
+            taken += sizes[group]
+    return chosen
 
 
 def file_digest(path: str | Path) -> str:

@@ -3,6 +3,10 @@
 Coverage is the share of frames where the model could decide (for a landmark model: a hand was
 found). A frame it could not decide counts as predicted ``None`` in the overall accuracy, so the
 overall figure is honest about the frames the model cannot see.
+
+Familiarity: of the frames the model decided and whose familiarity it knows (a model with a familiarity
+reference, :attr:`~pipeline.core.types.ChordPrediction.familiar`), the share it calls familiar, and the
+accuracy on those: in-domain accuracy measured where the model says it is in its domain.
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ class EvaluationReport:
         per_class_f1: chord -> F1.
         labels: row / column order of ``confusion`` (vocabulary order).
         confusion: (len(labels), len(labels)) counts, rows true, columns predicted.
+        familiar_share: share of the frames with a known familiarity (decided by a model that has a
+            familiarity reference) that the model calls familiar; None when no frame's is known.
+        familiar_accuracy: accuracy on the frames it calls familiar (nan when none; None when unknown).
     """
 
     n: int
@@ -38,6 +45,8 @@ class EvaluationReport:
     per_class_f1: dict[str, float]
     labels: list[str]
     confusion: list[list[int]]
+    familiar_share: float | None = None
+    familiar_accuracy: float | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready form."""
@@ -57,6 +66,11 @@ class EvaluationReport:
             f"covered accuracy  {self.covered_accuracy:.3f}",
             f"macro F1          {self.macro_f1:.3f}",
             "per-class F1      " + "  ".join(f"{c} {f:.2f}" for c, f in self.per_class_f1.items()),
+        ]
+        if self.familiar_share is not None:
+            lines += [f"familiar share    {self.familiar_share:.3f}  (of the decided frames)",
+                      f"familiar accuracy {self.familiar_accuracy:.3f}  (accuracy on those frames)"]
+        lines += [
             "confusion (rows true, columns predicted):",
             "      " + "".join(f"{c:>6}" for c in self.labels),
         ]
@@ -65,7 +79,8 @@ class EvaluationReport:
 
 
 def evaluate_predictions(true: Sequence[str], predicted: Sequence[str],
-                         covered: Sequence[bool] | None = None) -> EvaluationReport:
+                         covered: Sequence[bool] | None = None,
+                         familiar: Sequence[bool | None] | None = None) -> EvaluationReport:
     """Score predicted chords against true chords: the one place every model's scores come from.
 
     A label outside the vocabulary (in ``true`` or ``predicted``) is scored like any other: it gets
@@ -76,6 +91,8 @@ def evaluate_predictions(true: Sequence[str], predicted: Sequence[str],
         true: true chord per frame.
         predicted: predicted chord per frame (``None`` for undecided frames).
         covered: whether the model could decide each frame (default: every frame).
+        familiar: whether the model calls each frame familiar (None: unknown, as on undecided frames);
+            default: unknown everywhere.
 
     Returns:
         The report; classes are those present in ``true`` or ``predicted``, in vocabulary order (labels
@@ -93,6 +110,14 @@ def evaluate_predictions(true: Sequence[str], predicted: Sequence[str],
     f1 = 2.0 * np.diag(confusion) / (true_counts + confusion.sum(axis=0))
     per_class = {c: float(f1[i]) for i, c in enumerate(labels) if true_counts[i]}
     right = true == predicted
+    if familiar is not None and len(familiar) != len(true):
+        raise ValueError("true and familiar must have the same length")
+    familiar_share = familiar_accuracy = None
+    known = [k for k, flag in enumerate(familiar or []) if flag is not None and covered[k]]
+    if known:
+        familiar_frames = [k for k in known if familiar[k]]
+        familiar_share = len(familiar_frames) / len(known)
+        familiar_accuracy = float(right[familiar_frames].mean()) if familiar_frames else float("nan")
     return EvaluationReport(
         n=int(len(true)),
         accuracy=float(right.mean()) if len(true) else float("nan"),
@@ -102,6 +127,8 @@ def evaluate_predictions(true: Sequence[str], predicted: Sequence[str],
         per_class_f1=per_class,
         labels=labels,
         confusion=confusion.tolist(),
+        familiar_share=familiar_share,
+        familiar_accuracy=familiar_accuracy,
     )
 
 
@@ -114,9 +141,11 @@ def _confusion(true: np.ndarray, predicted: np.ndarray, labels: list[str]) -> np
 
 
 def evaluate_chord_predictions(true: Sequence[str], predictions: Sequence) -> EvaluationReport:
-    """Score a model's :class:`~pipeline.models.landmark.ChordPrediction` per frame against true chords
-    (:func:`evaluate_predictions`; a prediction that is not ``covered`` counts as undecided)."""
-    return evaluate_predictions(true, [p.chord for p in predictions], [p.covered for p in predictions])
+    """Score a model's :class:`~pipeline.core.types.ChordPrediction` per frame against true chords
+    (:func:`evaluate_predictions`; a prediction that is not ``covered`` counts as undecided; its
+    ``familiar`` flag gives the familiar share and accuracy)."""
+    return evaluate_predictions(true, [p.chord for p in predictions], [p.covered for p in predictions],
+                                [getattr(p, "familiar", None) for p in predictions])
 
 
 CHANGE_TOLERANCE = 0.5

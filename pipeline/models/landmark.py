@@ -6,8 +6,11 @@ k-fold accuracy on the frames that show a hand, keeps the best, and calibrates i
 
 A model is a folder::
 
-    model.joblib   the fitted scikit-learn estimator (pickle: load only models you trust)
-    card.json      what it is (:class:`pipeline.models.cards.LandmarkCard`)
+    model.skops              the fitted scikit-learn estimator (skops: loading runs no code,
+                             :mod:`pipeline.models.sklearn_io`)
+    familiarity.safetensors  training feature rows the familiarity of a frame is measured against
+                             (:mod:`pipeline.models.familiarity`)
+    card.json                what it is (:class:`pipeline.models.cards.LandmarkCard`)
 
 A frame without a hand cannot be decided by this model: it is predicted ``None`` with probability 0
 and ``covered=False``.
@@ -23,13 +26,15 @@ import numpy as np
 
 from pipeline.core.chords import VOCABULARY
 from pipeline.core.errors import InputError
-from pipeline.core.hands import HandsResult
+from pipeline.core.hands import CASCADE_HANDS, HandSettings, HandsResult
 from pipeline.core.types import NOT_COVERED, ChordPrediction, ModelKind
 from pipeline.models.cards import CARD_FILE, LandmarkCard, library_versions, read_card
 from pipeline.models.datasets import LabeledImage, dataset_fingerprint, extract_landmarks
+from pipeline.models.familiarity import STANDARDIZED, FamiliarityReference, default_domains, fit_reference
 from pipeline.models.features import FEATURE_VERSIONS, features_matrix
+from pipeline.models.sklearn_io import load_estimator, refuse_pickles, save_estimator
 
-MODEL_FILE = "model.joblib"
+MODEL_FILE = "model.skops"
 
 
 def _candidates(seed: int) -> dict[str, tuple[object, dict]]:
@@ -59,11 +64,13 @@ class LandmarkChordModel:
     Args:
         estimator: a fitted scikit-learn classifier with ``predict_proba``.
         card: its card; ``card.classes`` must match the estimator's classes.
+        familiarity: the training features' reference set (None: familiarity unknown).
     """
 
-    def __init__(self, estimator, card: LandmarkCard) -> None:
+    def __init__(self, estimator, card: LandmarkCard, familiarity: FamiliarityReference | None = None) -> None:
         self.estimator = estimator
         self.card = card
+        self.familiarity = familiarity
 
     @property
     def classes(self) -> list[str]:
@@ -81,46 +88,58 @@ class LandmarkChordModel:
             results: hands per frame.
 
         Returns:
-            One prediction per frame, in order.
+            One prediction per frame, in order, with the frame's familiarity when the model has a
+            reference (:mod:`pipeline.models.familiarity`).
         """
         features, covered = features_matrix(results, self.card.feature_version)
         probabilities = self.predict_proba(features) if len(features) else np.zeros((0, len(self.classes)))
-        rows = iter(probabilities)
-        return [ChordPrediction.from_row(next(rows), self.classes) if is_covered else NOT_COVERED
-                for is_covered in covered]
+        reference = self.familiarity
+        scores = reference.score(features) if reference is not None and len(features) else [None] * len(features)
+        threshold = reference.threshold if reference is not None else None
+        rows = iter(zip(probabilities, scores))
+        predictions = []
+        for is_covered in covered:
+            if not is_covered:
+                predictions.append(NOT_COVERED)
+                continue
+            row, score = next(rows)
+            predictions.append(ChordPrediction.from_row(row, self.classes, score, threshold))
+        return predictions
 
     def predict_one(self, result: HandsResult) -> ChordPrediction:
         """The chord of one frame (see :meth:`predict`)."""
         return self.predict([result])[0]
 
     def save(self, folder: str | Path) -> Path:
-        """Write ``model.joblib`` and ``card.json`` into ``folder`` (created if needed)."""
-        import joblib
-
+        """Write ``model.skops``, ``familiarity.safetensors`` (when the model has a reference) and
+        ``card.json`` into ``folder`` (created if needed)."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        joblib.dump(self.estimator, folder / MODEL_FILE)
+        save_estimator(self.estimator, folder / MODEL_FILE)
+        if self.familiarity is not None:
+            self.familiarity.save(folder)
+            self.card.familiarity = self.familiarity.card_entry()
         self.card.write(folder)
         return folder
 
     @classmethod
     def load(cls, folder: str | Path) -> LandmarkChordModel:
-        """Read a model folder written by :meth:`save`.
+        """Read a model folder written by :meth:`save`; nothing in it is unpickled.
 
         Raises:
-            InputError: the folder is missing, incomplete, not a landmark model, or unreadable.
+            InputError: the folder is missing, incomplete, not a landmark model, of the pickle era
+                (``model.joblib``: retrain it), or unreadable; the estimator's classes differ from the card's.
         """
-        import joblib
-
         folder = Path(folder)
+        if not (folder / MODEL_FILE).is_file():
+            refuse_pickles(folder)
         if not (folder / CARD_FILE).is_file() or not (folder / MODEL_FILE).is_file():
             raise InputError(f"{folder} is not a model folder (it needs {MODEL_FILE} and {CARD_FILE}).")
         card = read_card(folder, expect=ModelKind.LANDMARKS)
-        try:
-            estimator = joblib.load(folder / MODEL_FILE)
-        except Exception as error:  # joblib raises many types for a damaged pickle
-            raise InputError(f"{folder.name}/{MODEL_FILE} cannot be read ({type(error).__name__}).") from error
-        return cls(estimator, card)
+        estimator = load_estimator(folder / MODEL_FILE)
+        if sorted(map(str, estimator.classes_)) != sorted(card.classes):
+            raise InputError(f"{folder.name}/{MODEL_FILE} answers other chords than its card names.")
+        return cls(estimator, card, FamiliarityReference.load(folder, card.familiarity))
 
 
 def train_landmark_model(
@@ -134,6 +153,8 @@ def train_landmark_model(
     trained_on: str = "",
     data_fingerprint: str = "",
     synthetic: bool = False,
+    hand_settings: HandSettings = HandSettings(),
+    domains: Sequence[str] = (),
     progress: Callable[[str, float], None] | None = None,
 ) -> LandmarkChordModel:
     """Train landmark chord models, keep the best by cross-validation, calibrate it.
@@ -146,6 +167,8 @@ def train_landmark_model(
         folds: stratified CV folds (reduced for classes with fewer examples).
         seed: random seed of folds and estimators.
         trained_on, data_fingerprint, synthetic: recorded in the card.
+        hand_settings: how ``results`` were detected (the card keeps them: analysis detects the same way).
+        domains: the data sets the frames come from (their names), for the card.
         progress: called as ``progress("raw63/svm", cv_accuracy)`` after each candidate.
 
     Returns:
@@ -165,6 +188,11 @@ def train_landmark_model(
     if unknown:
         raise InputError(f"Labels {unknown} are not chord names of the vocabulary.")
     covered = np.array([r.fretting is not None for r in results])
+    if np.sum(covered & (labels == "None")) < 2:
+        # "None" frames rarely show a hand; one stray detection among them cannot teach "no chord"
+        results = [HandsResult((), None, r.width, r.height) if chord == "None" else r
+                   for r, chord in zip(results, labels)]
+        covered &= labels != "None"
     y = labels[covered]
     chords, counts = np.unique(y, return_counts=True)
     if len(chords) < 2:
@@ -206,10 +234,16 @@ def train_landmark_model(
         cv_accuracy=float(score),
         params={k: v for k, v in params.items()},
         synthetic=synthetic,
+        hands=hand_settings.to_json(),
+        domains=list(domains),
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         versions=library_versions(ModelKind.LANDMARKS),
     )
-    return LandmarkChordModel(calibrated, card)
+    # familiarity: the chosen features of the frames with a hand; threshold from the CV folds
+    reference = fit_reference(X, y, method=STANDARDIZED, folds=folds, seed=seed,
+                              domains=list(domains) or default_domains(trained_on))
+    card.familiarity = reference.card_entry()
+    return LandmarkChordModel(calibrated, card, reference)
 
 
 def train_landmark_model_on_images(
@@ -217,6 +251,7 @@ def train_landmark_model_on_images(
     out: str | Path | None = None,
     *,
     workers: int | None = None,
+    hand_settings: HandSettings = CASCADE_HANDS,
     detection_progress: Callable[[int, int], None] | None = None,
     hands_found: Callable[[list[HandsResult]], None] | None = None,
     **training,
@@ -231,6 +266,7 @@ def train_landmark_model_on_images(
         images: the labeled training frames.
         out: the model folder to write (None: the model is returned unsaved).
         workers: processes for hand detection.
+        hand_settings: how hands are found (default the cascade); recorded in the card.
         detection_progress: called as ``progress(done, total)`` during hand detection.
         hands_found: called with the hands per image once detection is done, before training.
         **training: passed on to :func:`train_landmark_model` (``feature_versions``, ``estimators``,
@@ -242,11 +278,13 @@ def train_landmark_model_on_images(
     Raises:
         InputError: an image cannot be read, or too few frames with a hand per chord.
     """
-    hands = extract_landmarks([image.path for image in images], workers=workers, progress=detection_progress)
+    hands = extract_landmarks([image.path for image in images], hand_settings, workers=workers,
+                              progress=detection_progress)
     if hands_found:
         hands_found(hands)
-    model = train_landmark_model(hands, [image.chord for image in images],
-                                 data_fingerprint=dataset_fingerprint(images), **training)
+    training.setdefault("domains", list(dict.fromkeys(image.domain for image in images if image.domain)))
+    model = train_landmark_model(hands, [image.chord for image in images], data_fingerprint=dataset_fingerprint(images),
+                                 hand_settings=hand_settings, **training)
     if out is not None:
         model.save(out)
     return model

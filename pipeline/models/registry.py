@@ -18,6 +18,7 @@ pass its folder. Its card says ``synthetic: true`` and the apps say so.
 
 from __future__ import annotations
 
+import os
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
@@ -35,7 +36,7 @@ from pipeline.models.image.loading import load_image_model
 from pipeline.models.landmark import LandmarkChordModel, train_landmark_model
 from pipeline.vision.detection import FretboardDetector
 
-SAMPLE_MODEL = "landmarks-sample-v2"
+SAMPLE_MODEL = "landmarks-sample-v3"  # v3: skops and a familiarity reference (a cached v2 is pickled)
 SAMPLE_IMAGES_PER_CHORD = 40
 SAMPLE_SEED = 1
 SAMPLE_LANDMARKS = Path(__file__).resolve().parents[1] / "assets" / "sample_landmarks.npz"
@@ -54,6 +55,40 @@ LOADERS: dict[ModelKind, Callable[[Path], object]] = {
 
 _lock = threading.Lock()
 _models: dict[tuple[str, int], object] = {}
+
+
+def hub_cache_dirs() -> list[Path]:
+    """Where the Hugging Face hub library downloads repos (hub ids), as resolved folders."""
+    places = [os.environ.get("HF_HUB_CACHE"), os.environ.get("HUGGINGFACE_HUB_CACHE")]
+    if os.environ.get("HF_HOME"):
+        places.append(str(Path(os.environ["HF_HOME"]) / "hub"))
+    try:
+        from huggingface_hub import constants
+
+        places.append(constants.HF_HUB_CACHE)
+    except ImportError:  # without the hub library nothing can have come from the hub
+        pass
+    return [Path(p).expanduser().resolve() for p in places if p]
+
+
+def check_trusted_detector(path: str | Path) -> None:
+    """Refuse detector weights that came from the hub (a hub id resolves into the hub's cache).
+
+    YOLO weights (``best.pt``) are a full pickle: loading them runs whatever code they hold. They are
+    therefore loaded only from places the user chose: a local path given on the command line or in
+    the studio, or this project's own cache (Ultralytics' assets); never from a hub id
+    (``CHORD_SPACE_DETECTOR``, ``CHORD_SPACE_MODELS``) or an upload.
+
+    Raises:
+        InputError: ``path`` lies in the Hugging Face hub cache.
+    """
+    resolved = Path(path).expanduser().resolve()
+    for place in hub_cache_dirs():
+        if resolved.is_relative_to(place):
+            raise InputError(
+                f"{Path(path).name} is YOLO weights from the Hugging Face hub: a .pt file is a pickle, and loading "
+                "a pickle can run any code, so a detector loads only from a local path you give or this "
+                "project's cache; download and check it yourself, then pass its local path.")
 
 
 def sample_model_dir() -> Path:
@@ -148,6 +183,8 @@ def load_model(spec: str | Path | None = None):
         stamp = folder / CARD_FILE if kind != ModelKind.DETECTOR or folder.is_dir() else folder
         key = (str(folder.resolve()), stamp.stat().st_mtime_ns if stamp.exists() else 0)
         if key not in _models:
+            if kind == ModelKind.DETECTOR:
+                check_trusted_detector(folder)
             _models[key] = LOADERS[kind](folder)
         return _models[key]
 

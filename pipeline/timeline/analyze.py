@@ -20,14 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.core.hands import HandsResult
+from pipeline.core.hands import CASCADE_HANDS, HandSettings, HandsResult
 from pipeline.core.timeline import Timeline, timeline_from_frames
 from pipeline.core.types import Analysis, ChordPrediction, FrameResult, FusionWeights, ModelSet
 from pipeline.models.datasets import extract_landmarks
 from pipeline.models.image.inputs import read_rgb
 from pipeline.models.landmark import LandmarkChordModel
 from pipeline.timeline.fusion import fuse
-from pipeline.timeline.smoothing import SmoothingSettings, smooth
+from pipeline.timeline.smoothing import SmoothingSettings, smooth, steady_flags
 from pipeline.vision.hands import HandDetector
 from pipeline.vision.detection import FretboardDetections
 from pipeline.vision.regions import Region, classifier_region, crop_region, hand_choice_box
@@ -45,15 +45,27 @@ def resmooth(analysis: Analysis, settings: SmoothingSettings) -> Analysis:
         settings: how per-frame chords become the timeline (see :mod:`pipeline.timeline.smoothing`).
 
     Returns:
-        A new analysis whose frames' ``chord`` and whose timeline follow ``settings``.
+        A new analysis whose frames' ``chord`` and ``unsure`` and whose timeline follow ``settings``:
+        stretches of frames the models call unfamiliar (at least ``settings.min_duration`` long,
+        :func:`pipeline.timeline.smoothing.steady_flags`) become unsure segments.
     """
     times = [f.time for f in analysis.frames]
     covered = [f.prediction.covered for f in analysis.frames]
     chords = smooth(times, analysis.probability_table(), analysis.classes, covered, settings)
-    frames = [replace(f, chord=c) for f, c in zip(analysis.frames, chords)]
+    unsure = steady_flags(times, [f.familiar is False for f in analysis.frames], settings.min_duration)
+    frames = [replace(f, chord=c, unsure=u) for f, c, u in zip(analysis.frames, chords, unsure)]
     probabilities = [f.prediction.probabilities.get(c, 0.0) for f, c in zip(analysis.frames, chords)]
-    timeline = timeline_from_frames(times, chords, probabilities, end=analysis.end)
+    timeline = timeline_from_frames(times, chords, probabilities, end=analysis.end, unsure=unsure)
     return replace(analysis, frames=frames, timeline=timeline)
+
+
+def hand_settings_for(models: ModelSet | LandmarkChordModel) -> HandSettings:
+    """How an analysis finds hands: as the landmark model's card says it learned them (training and
+    analysis see hands the same way); the cascade (:data:`pipeline.core.hands.CASCADE_HANDS`) when
+    there is no landmark model."""
+    landmarks = models.landmarks if isinstance(models, ModelSet) else models
+    settings = getattr(getattr(landmarks, "card", None), "hand_settings", None)
+    return settings if isinstance(settings, HandSettings) else CASCADE_HANDS
 
 
 def sees_region(model) -> bool:
@@ -115,7 +127,8 @@ def analyze_clip(
         models: the models to run; a landmark model alone is a set of one.
         fps: frames sampled per second (None: every frame).
         start, end: the part of the clip to analyse, in seconds (default all).
-        detector: hand detector; default a new one in image mode, the mode the models' training
+        detector: hand detector; default a new one with the models' hand settings
+            (:func:`hand_settings_for`) in image mode, the mode the models' training
             landmarks come from. MediaPipe's video (tracking) mode is faster and finds more hands,
             but its landmarks differ enough to cost accuracy: on the sample clips 0.48 and 0.80 of
             frames right with tracking against 0.74 and 0.93 without.
@@ -131,7 +144,7 @@ def analyze_clip(
     models = models if isinstance(models, ModelSet) else ModelSet(landmarks=models)
     info = probe(path)
     own_detector = detector is None
-    detector = detector or HandDetector()
+    detector = detector or HandDetector(hand_settings_for(models))
     span_start = start or 0.0
     span_end = info.duration if end is None else min(end, info.duration)
     rate = fps if fps is not None else info.fps
@@ -174,8 +187,9 @@ def analyze_clip(
 
 
 def _fuse_answers(answers: dict[str, ChordPrediction], weights: FusionWeights) -> ChordPrediction:
-    """One frame's answer from each model's: fused when there are two, else the only one."""
-    if len(answers) == 1:
+    """One frame's answer from each model's: fused when there are two, else the only one (tempered
+    where it calls the frame unfamiliar: :func:`pipeline.timeline.fusion.fuse`)."""
+    if len(answers) == 1 and next(iter(answers.values())).familiar is not False:
         return next(iter(answers.values()))
     by_name = {"landmarks": weights.landmarks, "image": weights.image}
     return fuse(list(answers.values()), [by_name[name] for name in answers])
@@ -191,7 +205,8 @@ def predict_image_files(
     """The chord of each image file, as :func:`analyze_clip` decides a frame.
 
     Landmarks come from ``hands`` when given, else from the on-disk cache
-    (:func:`pipeline.models.datasets.extract_landmarks`); the image model reads the images in batches.
+    (:func:`pipeline.models.datasets.extract_landmarks`, with the models' :func:`hand_settings_for`); the
+    image model reads the images in batches.
 
     Args:
         models: the models; a landmark model alone is a set of one.
@@ -206,7 +221,7 @@ def predict_image_files(
     models = models if isinstance(models, ModelSet) else ModelSet(landmarks=models)
     wants_region = models.image is not None and sees_region(models.image)
     if hands is None and (models.landmarks or wants_region):
-        hands = extract_landmarks(paths, workers=workers, progress=progress)
+        hands = extract_landmarks(paths, hand_settings_for(models), workers=workers, progress=progress)
     by_model: dict[str, list[ChordPrediction]] = {}
     if models.landmarks is not None:
         by_model["landmarks"] = models.landmarks.predict(hands)

@@ -20,6 +20,10 @@ Methods:
   is bridged (such frames lean about 2 nats a frame towards ``None``).
 - ``majority``: the seed's method, the most frequent chord in consecutive one-second windows.
 - ``argmax``: each frame's most probable chord, untouched.
+
+Which frames the timeline marks as unsure (unfamiliar footage) is smoothed too (:func:`steady_flags`):
+a stretch of unfamiliar frames shorter than ``min_duration`` does not make an unsure segment of its
+own, nor does a short familiar stretch inside an unfamiliar one make a sure one.
 """
 
 from __future__ import annotations
@@ -172,3 +176,37 @@ def _merge_short(times: np.ndarray, path: np.ndarray, emissions: np.ndarray, min
         neighbours = [path[s - 1]] if s > 0 else []
         neighbours += [path[e]] if e < len(path) else []
         path[s:e] = max(neighbours, key=lambda state: emissions[s:e, state].sum())
+
+
+def steady_flags(times: Sequence[float], flags: Sequence[bool], min_duration: float) -> list[bool]:
+    """Per-frame flags with runs shorter than ``min_duration`` seconds flipped to their neighbours' value.
+
+    The shortest run goes first (a run reaches to the next run's first frame; the last one lasts one
+    median frame step), until every run lasts at least ``min_duration`` or one run is left.
+
+    Args:
+        times: frame times in seconds, increasing, (n,).
+        flags: (n,) a flag per frame (e.g. "unfamiliar").
+        min_duration: shortest run kept, in seconds; 0 keeps the flags as they are.
+
+    Returns:
+        The n flags.
+    """
+    flags = [bool(f) for f in flags]
+    if len(flags) != len(times):
+        raise ValueError("times and flags must have the same length")
+    n = len(flags)
+    if n < 2 or min_duration <= 0:
+        return flags
+    times = np.asarray(times, dtype=float)
+    step = float(np.median(np.diff(times)))
+    while True:
+        starts = [0] + [i for i in range(1, n) if flags[i] != flags[i - 1]]
+        if len(starts) == 1:
+            return flags
+        ends = starts[1:] + [n]
+        lengths = [(times[e] if e < n else times[-1] + step) - times[s] for s, e in zip(starts, ends)]
+        k = int(np.argmin(lengths))
+        if lengths[k] >= min_duration - 1e-9:
+            return flags
+        flags[starts[k]:ends[k]] = [not flags[starts[k]]] * (ends[k] - starts[k])

@@ -62,6 +62,8 @@ class FretboardDetections:
         if not len(boxes) == len(scores) == len(class_ids):
             lengths = f"{len(boxes)}, {len(scores)}, {len(class_ids)}"
             raise ValueError(f"boxes, scores and class_ids differ in length: {lengths}")
+        usable = np.isfinite(boxes).all(axis=1) & np.isfinite(scores)  # a NaN row is no detection
+        boxes, scores, class_ids = boxes[usable], scores[usable], class_ids[usable]
         order = np.argsort(-scores, kind="stable")  # best first, whatever order the library gave
         object.__setattr__(self, "boxes", boxes[order])
         object.__setattr__(self, "scores", scores[order])
@@ -273,6 +275,24 @@ def crop(image: np.ndarray, box, margin: float = 0.1) -> tuple[np.ndarray, np.nd
     return image[y1:y2, x1:x2].copy(), clipped
 
 
+def check_box(box, what: str = "A fretboard box") -> np.ndarray:
+    """A box as a (4,) float64 array x1, y1, x2, y2, refused unless it is four finite numbers.
+
+    Every box read from outside (a detector, a ``fretboard.csv``, a label file) passes here before it
+    is used to cut pixels: a NaN box turns into garbage indices, not an error, further on.
+
+    Raises:
+        InputError: not four numbers, or any of them NaN or infinite; ``what`` names it in the message.
+    """
+    try:
+        values = np.asarray(box, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        values = np.array([np.nan])
+    if values.shape != (4,) or not np.isfinite(values).all():
+        raise InputError(f"{what} needs four finite numbers x1 y1 x2 y2, not {np.asarray(box).tolist()!r}.")
+    return values
+
+
 def grow_box(box, margin: float, shape: tuple[int, ...] | None = None) -> np.ndarray:
     """A box grown by ``margin`` of its width and height on each side, clipped to ``shape`` if given.
 
@@ -283,8 +303,11 @@ def grow_box(box, margin: float, shape: tuple[int, ...] | None = None) -> np.nda
 
     Returns:
         (4,) float32 box.
+
+    Raises:
+        InputError: ``box`` is not four finite numbers (:func:`check_box`).
     """
-    x1, y1, x2, y2 = np.asarray(box, dtype=np.float64).reshape(4)
+    x1, y1, x2, y2 = check_box(box)
     dx, dy = (x2 - x1) * margin, (y2 - y1) * margin
     out = np.array([x1 - dx, y1 - dy, x2 + dx, y2 + dy])
     if shape is not None:
@@ -297,6 +320,7 @@ __all__ = [
     "DEFAULT_WEIGHTS",
     "FretboardDetections",
     "FretboardDetector",
+    "check_box",
     "crop",
     "grow_box",
     "resolve_weights",

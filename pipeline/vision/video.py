@@ -32,6 +32,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from pipeline.core.config import get_studio_settings
 from pipeline.core.errors import InputError
 from pipeline.core.types import VideoInfo
 
@@ -78,13 +79,92 @@ def probe(path: str | os.PathLike) -> VideoInfo:
     Returns:
         The clip's :class:`VideoInfo`.
 
+    Images and video frames larger than ``CHORD_STUDIO_MAX_PIXELS`` are refused from their header, before
+    anything is decoded (a 400 KB PNG can declare 20000 x 20000 pixels). A clip that decodes fewer
+    frames than its container declares (a truncated upload) is read as far as it goes, with
+    :attr:`VideoInfo.warning` saying so.
+
     Raises:
-        InputError: the path is missing, a folder, empty, of an unsupported type, unreadable, or
-            holds no frames.
+        InputError: the path is missing, a folder, empty, of an unsupported type, unreadable, too
+            large in pixels, or holds no frames.
     """
     path = _checked_path(path)
     stat = path.stat()
-    return _probe_cached(path, stat.st_size, stat.st_mtime_ns)
+    return _probe_cached(path, stat.st_size, stat.st_mtime_ns, get_studio_settings().max_pixels)
+
+
+def check_pixels(width: int, height: int, name: str, max_pixels: float | None = None) -> None:
+    """Refuse an image or frame of more than ``max_pixels`` pixels (default ``CHORD_STUDIO_MAX_PIXELS``).
+
+    Raises:
+        InputError: ``width * height`` is over the limit; the message names ``name`` and the setting.
+    """
+    limit = get_studio_settings().max_pixels if max_pixels is None else max_pixels
+    if width * height > limit:
+        raise InputError(
+            f"'{name}' is {width} x {height} pixels ({width * height / 1e6:.3g} MP); images and video frames "
+            f"are read up to {limit / 1e6:g} MP, at most {limit:.0f} pixels (CHORD_STUDIO_MAX_PIXELS); "
+            "scale it down first."
+        )
+
+
+def check_image_header(source: str | os.PathLike | bytes, name: str | None = None) -> tuple[int, int]:
+    """An image's (width, height) from its header alone, refused when over ``CHORD_STUDIO_MAX_PIXELS``.
+
+    Call it before decoding any image that came from outside (a file or uploaded bytes): only the
+    header is read, so a decompression bomb costs nothing.
+
+    Args:
+        source: an image file, or its bytes.
+        name: how messages name it (default the file's name, or "the image").
+
+    Returns:
+        (width, height) as the header declares them.
+
+    Raises:
+        InputError: the header cannot be read as an image, or declares too many pixels.
+    """
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    if name is None:
+        name = "the image" if isinstance(source, (bytes, bytearray)) else Path(source).name
+    handle = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
+    try:
+        with Image.open(handle) as image:  # lazy: reads the header only
+            width, height = image.size
+    except Image.DecompressionBombError:  # Pillow's own refusal, past 2 x 89 MP: more than any cap allows
+        limit = get_studio_settings().max_pixels
+        raise InputError(f"'{name}' declares over {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} MP; images and video "
+                         f"frames are read up to {limit / 1e6:g} MP, at most {limit:.0f} pixels "
+                         "(CHORD_STUDIO_MAX_PIXELS); scale it down first.") from None
+    # ImportError too: once Ultralytics is imported it patches Image.open to try pi_heif on a file
+    # Pillow cannot identify, and that plugin is not installed
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, ImportError):
+        kind = "an image" if isinstance(source, (bytes, bytearray)) else f"a {Path(source).suffix.lower()} file"
+        raise InputError(f"'{name}' could not be read as an image: it is damaged, incomplete or not really "
+                         f"{kind}; export or upload it again.") from None
+    check_pixels(width, height, name)
+    return width, height
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Decode an image file to RGB uint8 (H, W, 3), upright (EXIF orientation applied), after checking
+    its header against ``CHORD_STUDIO_MAX_PIXELS`` (:func:`check_image_header`).
+
+    Raises:
+        InputError: the file cannot be read as an image, or is too large in pixels.
+    """
+    path = Path(path)
+    check_image_header(path)
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)  # applies the EXIF orientation, so photos are upright
+    if image is None:
+        raise InputError(
+            f"'{path.name}' could not be read as an image: it is damaged, incomplete or not really a "
+            f"{path.suffix.lower()} file; export or upload it again."
+        )
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
 def iter_frames(
@@ -110,13 +190,13 @@ def iter_frames(
         :class:`Frame` objects with RGB images of shape (height, width, 3), in time order.
 
     Raises:
-        InputError: ``fps <= 0``, ``start < 0``, ``start >= end``, ``start`` at or past the end of the
-            clip, or any error of :func:`probe`.
+        InputError: ``fps`` not a finite number above 0, ``start < 0``, ``start >= end``, ``start`` at or
+            past the end of the clip, or any error of :func:`probe`.
     """
     name = Path(path).name
-    if fps is not None and not fps > 0:
+    if fps is not None and not (fps > 0 and math.isfinite(fps)):
         raise InputError(
-            f"Cannot sample '{name}' at {fps} frames per second; choose an fps above 0, or None for every frame."
+            f"Cannot sample '{name}' at {fps} frames per second; choose a finite fps above 0, or None for every frame."
         )
     start = 0.0 if start is None else start
     if not start >= 0:
@@ -127,7 +207,7 @@ def iter_frames(
         )
     info = probe(path)
     if info.is_image:
-        yield Frame(0, 0.0, _read_image(info.path))
+        yield Frame(0, 0.0, read_image(info.path))
         return
     if start >= info.duration:
         raise InputError(
@@ -259,19 +339,23 @@ def _checked_path(path: str | os.PathLike) -> Path:
 
 
 @lru_cache(maxsize=64)
-def _probe_cached(path: Path, size: int, mtime_ns: int) -> VideoInfo:
+def _probe_cached(path: Path, size: int, mtime_ns: int, max_pixels: float) -> VideoInfo:
     if path.suffix.lower() in IMAGE_SUFFIXES:
-        height, width = _read_image(path).shape[:2]
+        height, width = read_image(path).shape[:2]
         return VideoInfo(path, 0.0, 1, width, height, 0.0, 0, True)
     cap = _open(path)
     try:
+        # The stored size, before the first frame is decoded (a frame of a huge size is the bomb).
+        check_pixels(int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)), path.name,
+                     max_pixels)
         ok, first = cap.read()
         if not ok:
             raise InputError(f"'{path.name}' contains no readable video frames; export or upload it again.")
         height, width = first.shape[:2]
         rotation = int(round(cap.get(cv2.CAP_PROP_ORIENTATION_META))) % 360
         fps = cap.get(cv2.CAP_PROP_FPS)
-        count = _count_tail(cap, cap.get(cv2.CAP_PROP_FRAME_COUNT), fps)
+        reported = cap.get(cv2.CAP_PROP_FRAME_COUNT)
+        count = _count_tail(cap, reported, fps)
     finally:
         cap.release()
     if count is None or not 0 < fps < _MAX_PLAUSIBLE_FPS:
@@ -280,7 +364,19 @@ def _probe_cached(path: Path, size: int, mtime_ns: int) -> VideoInfo:
             if count < 2 or not last_time > 0:
                 raise InputError(f"'{path.name}' has no usable frame rate; re-encode it at a constant frame rate.")
             fps = (count - 1) / last_time
-    return VideoInfo(path, fps, count, width, height, count / fps, rotation, False)
+    return VideoInfo(path, fps, count, width, height, count / fps, rotation, False,
+                     _truncation_warning(path.name, count, reported, fps))
+
+
+def _truncation_warning(name: str, count: int, reported: float, fps: float) -> str | None:
+    """A sentence when fewer frames decode than the container declares, beyond its usual slack (webm and
+    mkv estimate one frame too many, edit lists a few): a cut-off upload or a damaged file."""
+    if not (math.isfinite(reported) and 0 < reported < 1e8) or reported - count <= max(2, 0.02 * reported):
+        return None
+    declared = round(reported)
+    return (f"'{name}' holds {count} of the {declared} frames its container declares (it looks cut off): only "
+            f"the first {count / fps:.1f} s of {declared / fps:.1f} s is analysed; export or upload it again "
+            "for the whole clip.")
 
 
 def _count_tail(cap: cv2.VideoCapture, reported: float, fps: float) -> int | None:
@@ -331,12 +427,3 @@ def _open(path: Path) -> cv2.VideoCapture:
     cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)  # phone clips store frames sideways plus a rotation tag
     return cap
 
-
-def _read_image(path: Path) -> np.ndarray:
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)  # applies the EXIF orientation, so photos are upright
-    if image is None:
-        raise InputError(
-            f"'{path.name}' could not be read as an image: it is damaged, incomplete or not really a "
-            f"{path.suffix.lower()} file; export or upload it again."
-        )
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)

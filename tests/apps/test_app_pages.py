@@ -136,6 +136,34 @@ def test_analyze_explain_listen_on_a_sample_clip(studio_env, shown_images, tmp_p
     assert {b.label for b in at.get("download_button")} == {"MIDI", "WAV", "MP4", "SRT", "VTT"}
 
 
+def test_analyze_says_when_the_footage_is_mostly_unfamiliar(tiny_model, tmp_path, monkeypatch):
+    """A model whose answers say the footage is unfamiliar (a stand-in that knows 2 of the 30 frames): the
+    page warns in the shared sentence, shows the familiar share, and the timeline draws the guesses apart."""
+    import json
+    import shutil
+
+    from pipeline.core.types import ModelSet
+    from pipeline.models import registry
+    from pipeline.text import STUDIO_TRAIN_REMEDY, UNSURE_LABEL
+    from tests.helpers.familiar import FamiliarityModel
+
+    folder = shutil.copytree(tiny_model, tmp_path / "strange")  # its own folder: its own cache keys
+    monkeypatch.setenv("CHORD_STUDIO_MODELS", str(folder))
+    monkeypatch.setenv("CHORD_STUDIO_DATA", str(tmp_path / "labels"))
+    model = FamiliarityModel([True] * 2 + [False] * 28)
+    monkeypatch.setattr(registry, "load_model_set", lambda specs, detector=None: ModelSet(landmarks=model))
+    at = analyze_sample(open_app(), "strumming_em_d.mp4")
+    assert [w.value for w in at.warning] == [
+        "**This footage looks unlike what strange learned from: 7 % of frames familiar; the chords below are "
+        f"guesses.** To get chords you can trust, train a model on your own footage {STUDIO_TRAIN_REMEDY}."]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Frames familiar to the models"] == "7 %"
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    bars = [t for t in figure["data"] if t["type"] == "bar" and t["y"] == ["recognised"]]
+    assert [(t["name"], t.get("text"), t["marker"].get("pattern", {}).get("shape")) for t in bars] == [
+        ("C", "C", None), (UNSURE_LABEL, None, "/"), ("C (unsure)", "C?", "/")]  # 2 familiar frames, 0.4 s: sure
+
+
 def test_bad_uploads_end_in_clear_messages(studio_env, monkeypatch):
     monkeypatch.setenv("CHORD_STUDIO_MAX_SECONDS", "2")
     at = open_app()

@@ -58,12 +58,21 @@ def test_analyze_fuses_a_landmark_and_an_image_model(image_env):
     rows = {row["model"]: {c: row[c] for c in classes if not (row[c] is None or math.isnan(row[c]))}
             for _, row in table.iterrows()}
     # The image model's row is the CNN's own answer on this frame (1.40 s), computed here.
-    expected, _ = cnn_answer(image_env["cnn"], SAMPLES / "strumming_em_d.mp4", 1.4)
+    expected, frame = cnn_answer(image_env["cnn"], SAMPLES / "strumming_em_d.mp4", 1.4)
     assert rows["cnn (image)"] == pytest.approx(expected.probabilities, abs=1e-5)
     assert table["chord"][1] == expected.chord
-    # The fused row pools the two rows with the weights from the models' cards.
-    weights = FusionWeights.from_models(LandmarkChordModel.load(image_env["tiny"]), load_image_model(image_env["cnn"]))
-    answers = [ChordPrediction(max(r, key=r.get), max(r.values()), r) for r in list(rows.values())[:2]]
+    # The fused row pools the two rows with the weights from the models' cards and each model's familiarity
+    # with the frame (its own answer's flag, computed here).
+    from dataclasses import replace
+
+    from pipeline.vision.hands import HandDetector
+
+    tiny = LandmarkChordModel.load(image_env["tiny"])
+    weights = FusionWeights.from_models(tiny, load_image_model(image_env["cnn"]))
+    with HandDetector() as detector:
+        own_tiny = tiny.predict([detector.detect(frame)])[0]
+    answers = [replace(ChordPrediction(max(r, key=r.get), max(r.values()), r), familiar=own.familiar)
+               for r, own in zip(list(rows.values())[:2], (own_tiny, expected))]
     fused = fuse(answers, [weights.landmarks, weights.image])
     assert rows["fused"] == pytest.approx(fused.probabilities, abs=1e-6)
     assert rows["fused"] != pytest.approx(rows["tiny (landmarks)"], abs=1e-3)
@@ -290,7 +299,8 @@ def test_compare_scores_a_landmark_model_a_cnn_and_their_fusion(sample_set_model
     own_cnn = cnn.predict([read_rgb(path) for path in frames.paths])
     own_fused = fuse_frames(own_hands, own_cnn, FusionWeights.from_models(hands, cnn))
     for name, answers in (("hands", own_hands), ("cnn", own_cnn), ("hands + cnn (fused)", own_fused)):
-        own = evaluate_predictions(frames.truth, [p.chord for p in answers], [p.covered for p in answers])
+        own = evaluate_predictions(frames.truth, [p.chord for p in answers], [p.covered for p in answers],
+                                   [p.familiar for p in answers])
         assert _report_values(expected[name]) == _report_values(own), name
     assert table["coverage"][1] == 1.0 and table["coverage"][0] < 1.0  # the CNN decides the frames without a hand
     assert table["coverage"][2] == 1.0

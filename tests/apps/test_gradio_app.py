@@ -322,6 +322,26 @@ def test_landmark_and_image_models_are_fused_and_each_explained(app_url, space_m
         client.predict(k, "Em", "landmarks", api_name="/explain")
 
 
+def test_a_mostly_unfamiliar_clip_is_said_and_drawn_as_guesses(app_url, monkeypatch):
+    """Models whose answers say the footage is unfamiliar (a stand-in that knows 4 of the 50 frames):
+    the summary says so in the shared sentence, and the timeline marks the guesses."""
+    import gradio_app
+    from pipeline.core.types import ModelSet
+    from pipeline.text import SPACE_TRAIN_REMEDY, UNSURE_LABEL
+    from tests.helpers.familiar import FamiliarityModel
+
+    monkeypatch.setattr(gradio_app, "_models", ModelSet(landmarks=FamiliarityModel([True] * 4 + [False] * 46)))
+    _, plot, table, summary, _ = _analyze(_client(app_url[0]), PROGRESSION)
+    assert ("⚠️ **This footage looks unlike what the landmarks model learned from: 8 % of frames familiar; the "
+            "chords below are guesses.** To get chords you can trust, train a model on your own footage "
+            f"{SPACE_TRAIN_REMEDY}.") in summary.split("\n\n")
+    assert "8 % familiar to the models" in summary and "Chords: C → C?" in summary
+    assert [row[2] for row in table["data"]] == ["C", "C (unsure)"]
+    bars = [trace for trace in json.loads(plot["plot"])["data"] if trace["y"] == ["recognised"]]
+    assert [(bar["name"], bar.get("text"), bar["marker"].get("pattern", {}).get("shape")) for bar in bars] == [
+        ("C", "C", None), (UNSURE_LABEL, None, "/"), ("C (unsure)", "C?", "/")]
+
+
 def test_explaining_a_model_the_space_does_not_run_is_a_clear_error(app_url):
     from gradio_client.exceptions import AppError
 

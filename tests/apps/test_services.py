@@ -100,3 +100,50 @@ def test_a_model_entry_lists_its_cards_classes(tmp_path):
     (folder / "card.json").write_text(json.dumps({"kind": "cnn", "classes": ["C", "Em", "None"]}))
     assert model_entry(folder).classes == ["C", "Em", "None"]
     assert ModelEntry("det", tmp_path, "detector", {}).classes == []
+
+
+def test_unsure_segments_and_unfamiliar_frames_are_drawn_apart_with_a_legend_entry():
+    from pipeline.figures import UNSURE_COLOUR
+    from pipeline.text import UNSURE_LABEL
+
+    timeline = Timeline([Segment(0.0, 1.0, "A", 0.9), Segment(1.0, 2.0, "A", 0.4, unsure=True),
+                         Segment(2.0, 3.0, "C", 0.3, unsure=True)], duration=3.0)
+    frames = [_frame(0.5, "A"), _frame(1.5, "A"), _frame(2.5, "C")]
+    frames[1].familiar = frames[2].familiar = False
+    fig = timeline_figure(SimpleNamespace(timeline=timeline, frames=frames))
+    bars = [t for t in fig.data if t.type == "bar"]
+    assert [(t.name, t.text, t.marker.color, t.marker.pattern.shape, t.showlegend, t.legendgroup) for t in bars] == [
+        ("A", "A", CHORD_COLOURS["A"], None, True, "A"),
+        (UNSURE_LABEL, None, UNSURE_COLOUR, "/", None, UNSURE_LABEL),  # the one legend entry, drawing nothing
+        ("A (unsure)", "A?", UNSURE_COLOUR, "/", False, UNSURE_LABEL),
+        ("C (unsure)", "C?", UNSURE_COLOUR, "/", False, UNSURE_LABEL)]
+    assert bars[1].x == (None,)
+    (points,) = [t for t in fig.data if t.type == "scatter"]
+    assert list(points.marker.symbol) == ["circle", "circle-open", "circle-open"]
+
+
+def test_the_unfamiliar_sentence_names_the_models_and_the_share(tmp_path):
+    from pipeline.core.timeline import timeline_from_frames
+    from pipeline.core.types import Analysis, FrameResult
+    from pipeline.text import CLI_TRAIN_REMEDY, STUDIO_TRAIN_REMEDY, unfamiliar_message
+
+    def frame(k, familiar):
+        answer = SimpleNamespace(covered=True, familiar=familiar, familiarity=None)
+        return FrameResult(k, k / 5, SimpleNamespace(fretting=None), answer, "C",
+                           {"image": answer, "landmarks": SimpleNamespace(covered=False, familiar=None)})
+
+    def analysis(flags):
+        frames = [frame(k, flag) for k, flag in enumerate(flags)]
+        return Analysis(SimpleNamespace(path=tmp_path / "clip.mp4"), 5.0, frames,
+                        timeline_from_frames([f.time for f in frames], ["C"] * len(frames), [1.0] * len(frames)),
+                        ["C"])
+
+    mostly = analysis([True] + [False] * 11)
+    assert unfamiliar_message(mostly, STUDIO_TRAIN_REMEDY, {"image": "cnn-real"}) == (
+        "**This footage looks unlike what cnn-real learned from: 8 % of frames familiar; the chords below are "
+        "guesses.** To get chords you can trust, train a model on your own footage (Models page or "
+        "`python -m pipeline train`).")
+    assert unfamiliar_message(mostly, CLI_TRAIN_REMEDY, markdown=False).startswith(
+        "This footage looks unlike what the image model learned from: 8 %")
+    assert unfamiliar_message(analysis([True, False]), CLI_TRAIN_REMEDY) is None  # half familiar: not mostly
+    assert unfamiliar_message(analysis([None, None]), CLI_TRAIN_REMEDY) is None  # unknown: nothing said

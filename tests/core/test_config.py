@@ -40,7 +40,8 @@ def test_a_number_setting_that_is_not_a_finite_number_is_refused_naming_the_vari
 
 
 def test_the_studio_and_space_settings_keep_their_variables_and_defaults(monkeypatch, tmp_path):
-    for name in ("CHORD_STUDIO_MAX_UPLOAD_MB", "CHORD_STUDIO_MAX_SECONDS", "CHORD_STUDIO_MODELS", "CHORD_STUDIO_FPS",
+    for name in ("CHORD_STUDIO_MAX_UPLOAD_MB", "CHORD_STUDIO_MAX_SECONDS", "CHORD_STUDIO_MAX_PIXELS",
+                 "CHORD_STUDIO_MODELS", "CHORD_STUDIO_FPS",
                  "CHORD_SPACE_MODELS", "CHORD_SPACE_DETECTOR", "CHORD_SPACE_LABELS_REPO", "HF_TOKEN",
                  "CHORD_SPACE_CONCURRENCY", "CHORD_SPACE_TMP", "CHORD_STUDIO_DATA"):
         monkeypatch.delenv(name, raising=False)
@@ -60,3 +61,19 @@ def test_the_studio_and_space_settings_keep_their_variables_and_defaults(monkeyp
     monkeypatch.setenv("CHORD_SPACE_CONCURRENCY", "two")
     with pytest.raises(InputError, match="CHORD_SPACE_CONCURRENCY"):
         SpaceSettings()
+
+
+@pytest.mark.parametrize("name", ["CHORD_STUDIO_MAX_UPLOAD_MB", "CHORD_STUDIO_MAX_SECONDS", "CHORD_STUDIO_MAX_PIXELS"])
+@pytest.mark.parametrize("raw", ["nan", "inf", "-inf", "0"])
+def test_no_studio_limit_can_be_switched_off_with_nan_or_inf(monkeypatch, name, raw):
+    """Issue 17, defect 12: every CHORD_STUDIO_MAX_* is a finite number above zero, or refused naming it."""
+    monkeypatch.setenv(name, raw)
+    with pytest.raises(InputError, match=f"^{name}="):
+        StudioSettings()
+
+
+def test_the_pixel_cap_defaults_to_50_mp_and_reads_scientific_notation(monkeypatch):
+    monkeypatch.delenv("CHORD_STUDIO_MAX_PIXELS", raising=False)
+    assert StudioSettings().max_pixels == 50e6
+    monkeypatch.setenv("CHORD_STUDIO_MAX_PIXELS", "2e6")
+    assert StudioSettings().max_pixels == 2e6

@@ -71,3 +71,19 @@ def test_bad_timeline_files(tmp_path):
     (tmp_path / "list.json").write_text(json.dumps([1, 2]))
     with pytest.raises(InputError, match="not a chord timeline"):
         Timeline.load(tmp_path / "list.json")
+
+
+def test_unsure_segments_round_trip_and_older_files_read_as_sure(tmp_path):
+    timeline = timeline_from_frames([0.0, 0.2, 0.4, 0.6], ["C", "C", "C", "G"], [0.9, 0.9, 0.4, 0.8], end=0.8,
+                                    unsure=[False, False, True, True])
+    # a change of "unsure" starts a segment as a change of chord does
+    assert [(s.chord, s.unsure) for s in timeline.segments] == [("C", False), ("C", True), ("G", True)]
+    data = timeline.to_dict()
+    assert "unsure" not in data["segments"][0] and data["segments"][1]["unsure"] is True
+    assert Timeline.load(timeline.save(tmp_path / "t.json")) == timeline
+    older = {"segments": [{"start": 0, "end": 1, "chord": "C", "probability": 0.5}]}
+    assert Timeline.from_dict(older).segments == [Segment(0.0, 1.0, "C", 0.5, unsure=False)]
+    with pytest.raises(InputError, match="'unsure' must be true or false"):
+        Timeline.from_dict({"segments": [{"start": 0, "end": 1, "chord": "C", "unsure": "yes"}]})
+    with pytest.raises(ValueError, match="same length"):
+        timeline_from_frames([0.0], ["C"], [1.0], unsure=[])

@@ -81,7 +81,8 @@ def test_second_extraction_reads_the_cache(tmp_path):
 
 def test_cache_round_trip_keeps_every_field(tmp_path):
     points = np.random.default_rng(0).random((21, 3)).astype(np.float32)
-    hands = [Hand.from_normalised(points, "Right", 0.75, 640, 360), Hand.from_normalised(points * 0.5, "Left", 0.5, 640, 360)]
+    hands = [Hand.from_normalised(points, "Right", 0.75, 640, 360),
+             Hand.from_normalised(points * 0.5, "Left", 0.5, 640, 360)]
     original = HandsResult.from_hands(hands, 640, 360)
     cache = LandmarkCache(HandSettings(), folder=tmp_path)
     cache.put("d1", original)
@@ -113,3 +114,105 @@ def test_cached_landmarks_equal_fresh_ones_on_real_frames(real_data, tmp_path):
         assert len(a) == len(b)
         if a:
             assert np.allclose(a.fretting.landmarks_px, b.fretting.landmarks_px)
+
+
+def _tree(root, files, groups=None):
+    """A tiny ImageFolder tree of 36x64 images (``files``: relative paths), with ``groups.csv`` when given."""
+    for k, name in enumerate(files):
+        _image(root / name, value=k % 250)
+    if groups is not None:
+        (root / "groups.csv").write_text("file,group\n" + "".join(f"{f},{g}\n" for f, g in groups.items()))
+    return root
+
+
+def test_several_datasets_union_their_chords_and_split_grouped_ones_by_group(tmp_path):
+    from pipeline.models.datasets import read_datasets
+
+    real = _tree(tmp_path / "real", [f"{s}/{c}/{c}-{i}.jpg" for s, n in (("train", 4), ("val", 2))
+                                     for c in ("Am", "None") for i in range(n)])
+    # the mixed tree's train and val folders hold the same four groups: its split must come from them
+    files = [f"{s}/{c}/{c}-{s}{i}.jpg" for s in ("train", "val") for c in ("Am", "Fm") for i in range(5)]
+    groups = {f: str(int(f.split("-")[-1][-5]) % 2 + 2 * ("Fm" in f)) for f in files}
+    mixed = _tree(tmp_path / "mixed", files, groups)
+    train = read_datasets([real, mixed], "train", held_out=0.3, seed=1)
+    val = read_datasets([real, mixed], "val", held_out=0.3, seed=1)
+    every = read_datasets([real, mixed])
+    assert len(every) == len(train) + len(val) == 12 + 20
+    assert {i.chord for i in every} == {"Am", "Fm", "None"}
+    assert {i.domain for i in train} == {"real", "mixed"} and {i.domain for i in val} == {"real", "mixed"}
+    # the tree without groups keeps its folders
+    assert sorted(i.path.name for i in val if i.domain == "real") == sorted(
+        p.name for p in (real / "val").rglob("*.jpg"))
+    # the grouped tree: whole groups on one side, never a group on both; files' folders ignored
+    mixed_train = {i.group for i in train if i.domain == "mixed"}
+    mixed_val = {i.group for i in val if i.domain == "mixed"}
+    assert mixed_val and mixed_train and not mixed_train & mixed_val
+    assert all(i.group == groups[i.path.relative_to(mixed).as_posix()] for i in every if i.domain == "mixed")
+    assert sum(i.domain == "mixed" for i in val) <= 0.3 * 20
+    assert any(i.path.parent.parent.name == "train" for i in val if i.domain == "mixed")
+    # the same seed holds out the same groups; the split asked for must exist
+    assert read_datasets([mixed], "val", held_out=0.3, seed=1) == [i for i in val if i.domain == "mixed"]
+    with pytest.raises(InputError, match="No images in split 'val'"):
+        read_datasets([_tree(tmp_path / "flat", ["Am/a.jpg", "C/c.jpg"])], "val")
+
+
+def test_groups_csv_without_its_columns_is_a_clear_error(tmp_path):
+    from pipeline.models.datasets import read_datasets
+
+    root = _tree(tmp_path / "set", ["Am/a.jpg", "C/c.jpg"])
+    (root / "groups.csv").write_text("name,cluster\nAm/a.jpg,1\n")
+    with pytest.raises(InputError, match="groups.csv needs the columns file,group"):
+        read_datasets([root])
+
+
+def test_hand_settings_round_trip_through_the_card_and_change_the_cache_key(tmp_path):
+    from pipeline.core.hands import CASCADE_HANDS
+    from pipeline.models.cards import read_card
+    from pipeline.models.landmark import train_landmark_model
+    from tests.helpers.hands import chord_hands
+
+    results, labels = chord_hands(6, seed=3)
+    model = train_landmark_model(results, labels, estimators=("svm",), folds=3, hand_settings=CASCADE_HANDS,
+                                 domains=["real", "mixed"])
+    card = read_card(model.save(tmp_path / "m"))
+    assert card.hand_settings == CASCADE_HANDS and card.domains == ["real", "mixed"]
+    assert card.hand_settings.cascade and card.hand_settings.min_detection_confidence == 0.1
+    old = card.to_json()
+    del old["hands"]
+    assert type(card).from_json(old).hand_settings == HandSettings()  # older cards: MediaPipe's defaults
+    keys = {s.key for s in (HandSettings(), CASCADE_HANDS, HandSettings(min_detection_confidence=0.1),
+                            HandSettings(min_detection_confidence=0.1, min_tracking_confidence=0.1))}
+    assert len(keys) == 4
+    assert HandSettings().key == "mp0.10.21-n2-c1-d0.5-s640"  # caches written before stay valid
+    plain, cascade = LandmarkCache(HandSettings(), tmp_path), LandmarkCache(CASCADE_HANDS, tmp_path)
+    try:
+        assert plain.path != cascade.path
+    finally:
+        plain.close()
+        cascade.close()
+
+
+def test_analysis_finds_hands_as_the_landmark_model_learned_them():
+    from pipeline.core.hands import CASCADE_HANDS
+    from pipeline.core.types import ModelSet
+    from pipeline.models.cards import LandmarkCard
+    from pipeline.models.landmark import LandmarkChordModel
+    from pipeline.timeline.analyze import hand_settings_for
+
+    old = LandmarkChordModel(None, LandmarkCard())
+    new = LandmarkChordModel(None, LandmarkCard(hands=CASCADE_HANDS.to_json()))
+    assert hand_settings_for(old) == HandSettings() and hand_settings_for(ModelSet(landmarks=new)) == CASCADE_HANDS
+    assert hand_settings_for(ModelSet(image=object())) == CASCADE_HANDS
+
+
+def test_one_stray_hand_among_none_frames_does_not_stop_training():
+    # the cascade finds a hand in 1 of the real set's 150 'None' training frames: one example cannot
+    # teach "no chord" (nor be cross-validated), so it is left out instead of failing the training
+    from pipeline.models.landmark import train_landmark_model
+    from tests.helpers.hands import chord_hands
+
+    results, labels = zip(*[(r, c) for r, c in zip(*chord_hands(6, seed=3)) if c != "None"])
+    empty = HandsResult((), None, 640, 360)
+    model = train_landmark_model(list(results) + [results[0], empty, empty], list(labels) + ["None"] * 3,
+                                 estimators=("svm",), folds=3)
+    assert "None" not in model.classes and model.card.n_covered == len(results)

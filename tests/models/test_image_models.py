@@ -255,3 +255,27 @@ def test_cnn_on_real_frames_short_schedule(real_data):
           f"{model.card.metrics['train_seconds']:.0f} s")
     assert model.card.metrics["val_n"] == len(val) == 340
     assert accuracy >= 0.8
+
+
+def test_image_models_say_which_frames_are_familiar(cnn, probe, squares, renders, tmp_path):
+    from pipeline.models.familiarity import COSINE, FAMILIARITY_FILE
+    from tests.helpers.tiny_models import tiny_cnn
+
+    rng = np.random.default_rng(0)
+    for (model, out), data in ((cnn[:2], squares), (probe, renders)):
+        entry = model.card.familiarity
+        assert entry["method"] == COSINE and entry["threshold"] == model.familiarity.threshold
+        assert entry["domains"] and entry["n_reference"] > 0 and (out / FAMILIARITY_FILE).is_file()
+        frames = [read_rgb(image.path) for image in data]
+        predictions = model.predict(frames)
+        assert np.mean([p.familiar for p in predictions]) >= 0.85
+        assert all(p.familiar == (p.familiarity >= entry["threshold"]) for p in predictions)
+        noise = [rng.integers(0, 256, frames[0].shape, dtype=np.uint8) for _ in range(12)]
+        strangers = model.predict(noise)
+        assert not any(p.familiar for p in strangers)
+        assert max(p.familiarity for p in strangers) < np.median([p.familiarity for p in predictions])
+        again = load_image_model(out).predict(frames[:4])
+        np.testing.assert_allclose([p.familiarity for p in again], [p.familiarity for p in predictions[:4]],
+                                   atol=1e-5)
+    untrained = load_image_model(tiny_cnn(tmp_path / "old"))  # no familiarity entry: unknown, nothing breaks
+    assert [(p.familiarity, p.familiar) for p in untrained.predict(noise[:2])] == [(None, None)] * 2

@@ -62,7 +62,7 @@ def test_loading_bad_model_folders(tmp_path):
     with pytest.raises(InputError, match="not a model folder"):
         LandmarkChordModel.load(tmp_path)
     (tmp_path / "card.json").write_text("{broken")
-    (tmp_path / "model.joblib").write_bytes(b"not a pickle")
+    (tmp_path / "model.skops").write_bytes(b"not a skops file")
     with pytest.raises(InputError, match="not a valid model card"):
         LandmarkChordModel.load(tmp_path)
     (tmp_path / "card.json").write_text(json.dumps({"kind": "landmarks", "feature_version": "raw63"}))

@@ -20,8 +20,10 @@ from pipeline.vision.detection import (
     FretboardDetections,
     FretboardDetector,
     crop,
+    grow_box,
     resolve_weights,
 )
+from pipeline.samples import fretboard_boxes
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -260,3 +262,21 @@ def test_model_sets_refuse_what_they_cannot_fuse(trained):
         load_model_set([folder])
     with pytest.raises(InputError, match="Two landmarks models"):
         load_model_set([None, None])
+
+
+
+@pytest.mark.parametrize("bad", [[np.nan, 0, 10, 10], [0, 0, np.inf, 10], [0, 0, 10]])
+def test_a_box_that_is_not_four_finite_numbers_is_refused_where_boxes_are_read(bad, tmp_path):
+    """Issue 17, defect 12: a NaN box was cropped as int64 garbage; a detector's NaN row is no detection."""
+    image = np.zeros((20, 30, 3), np.uint8)
+    for call in (lambda: crop(image, bad), lambda: grow_box(bad, 0.1)):
+        with pytest.raises(InputError, match="four finite numbers"):
+            call()
+    if len(bad) == 4:
+        found = FretboardDetections(np.array([[0, 0, 10, 10], bad], np.float32), np.array([0.5, 0.9], np.float32),
+                                    np.array([0, 0]))
+        assert len(found) == 1 and found.boxes.tolist() == [[0, 0, 10, 10]]
+        # a clip's fretboard.csv sidecar, as the label store reads it
+        (tmp_path / "clip.fretboard.csv").write_text("frame,time,x1,y1,x2,y2\n0,0.0," + ",".join(map(str, bad)) + "\n")
+        with pytest.raises(InputError, match="four finite numbers"):
+            fretboard_boxes(tmp_path / "clip.mp4")

@@ -1,5 +1,7 @@
 """Hands: zero, one and two hands on real frames; the fretting-hand rules on constructed hands."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -88,3 +90,52 @@ def test_fretting_rules():
     assert choose_fretting_hand(same) == 1  # same labels: the higher score
     result = HandsResult.from_hands((left, right), 640, 360)
     assert result.fretting is right and bool(result)
+
+
+@pytest.fixture(scope="module")
+def edge_cut_frame():
+    """The sample still's fretting hand cut by the frame's left edge (about a third of it cropped away)."""
+    import cv2
+
+    image = cv2.cvtColor(cv2.imread("sample_media/chord_G.jpg"), cv2.COLOR_BGR2RGB)
+    return np.ascontiguousarray(image[:, 257:])  # the whole hand spans x 217-333 in the still
+
+
+def test_the_cascade_finds_a_hand_cut_by_the_frame_edge(edge_cut_frame):
+    from pipeline.core.hands import CASCADE_HANDS
+
+    low = HandSettings(min_detection_confidence=0.1, min_tracking_confidence=0.1)
+    with HandDetector(HandSettings()) as plain, HandDetector(low) as low_plain:
+        assert not plain.detect(edge_cut_frame) and not low_plain.detect(edge_cut_frame)
+    with HandDetector(CASCADE_HANDS) as cascade:
+        found = cascade.detect(edge_cut_frame)
+    assert len(found) == 1
+    height, width = edge_cut_frame.shape[:2]
+    assert (found.width, found.height) == (width, height)
+    hand = found.fretting
+    x1, y1, x2, y2 = hand.bbox
+    assert x1 < 5 and 40 < x2 < 110 and 80 < y1 < y2 < 340  # at the cut edge, where the hand is
+    # the bordered pass's landmarks, mapped back by hand: the same frame inside a 25 % black border
+    dy, dx = round(0.25 * height), round(0.25 * width)
+    import cv2
+
+    bordered = cv2.copyMakeBorder(edge_cut_frame, dy, dy, dx, dx, cv2.BORDER_CONSTANT, value=(0, 0, 0))
+    # (MediaPipe reads the tracking confidence in image mode too: the landmark model's hand presence)
+    with HandDetector(replace(low, max_side=0)) as detector:
+        direct = detector.detect(bordered).fretting
+    expected = direct.landmarks_px[:, :2] - np.array([dx, dy], np.float32)
+    np.testing.assert_allclose(hand.landmarks_px[:, :2], expected, atol=0.05)
+    np.testing.assert_allclose(hand.landmarks_norm[:, 2] * width, direct.landmarks_norm[:, 2] * bordered.shape[1],
+                               rtol=1e-4, atol=1e-4)
+
+
+def test_cascade_passes_only_where_no_hand_was_found(hand_frame):
+    from pipeline.core.hands import CASCADE_HANDS
+
+    assert HandSettings().passes == ((1, 0.0),)
+    assert CASCADE_HANDS.passes == ((1, 0.0), (1, 0.25), (0, 0.25))
+    # a frame the first pass sees: the cascade's answer is the first pass's, untouched by the border
+    low = HandSettings(min_detection_confidence=0.1, min_tracking_confidence=0.1)
+    with HandDetector(low) as plain, HandDetector(CASCADE_HANDS) as cascade:
+        a, b = plain.detect(hand_frame).fretting, cascade.detect(hand_frame).fretting
+    np.testing.assert_array_equal(a.landmarks_norm, b.landmarks_norm)

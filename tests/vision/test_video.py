@@ -10,8 +10,10 @@ from __future__ import annotations
 import inspect
 import math
 import shutil
+import struct
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import cv2
@@ -182,6 +184,7 @@ def test_odd_rate_with_audio_counts_real_frames(clips):
     cap.release()
     info = probe(path)
     assert info.frame_count == decoded  # not the container's estimate, which is one more here
+    assert info.warning is None  # one frame short of the estimate is no truncation
     assert info.fps == pytest.approx(30000 / 1001)
     assert info.duration == pytest.approx(decoded * 1001 / 30000)
     frames = list(iter_frames(path, fps=2, start=3.0))
@@ -284,6 +287,7 @@ def test_bad_files_raise_one_clear_sentence(clips, tmp_path, name):
         ({"fps": 0}, ["0 frames per second", "above 0"]),
         ({"fps": -5.0}, ["-5.0 frames per second"]),
         ({"fps": math.nan}, ["nan frames per second"]),
+        ({"fps": math.inf}, ["inf frames per second", "finite"]),
         ({"start": -1.0}, ["-1.0 s", "negative"]),
         ({"start": 1.0, "end": 1.0}, ["not before the end time 1.0 s"]),
         ({"end": 0.0}, ["not before the end time 0.0 s"]),
@@ -341,3 +345,91 @@ def test_damaged_files_do_not_spam_the_console(clips, tmp_path):
     done = subprocess.run([sys.executable, "-c", code, *paths], capture_output=True, text=True,
                           cwd=Path(__file__).resolve().parents[2], timeout=60)
     assert done.stdout.split() == ["raised"] * 3 and done.stderr == ""
+
+
+# --------------------------------------------------------------------------------------------------
+# Limits: decompression bombs and truncated clips (issue 17, defects 5 and 12)
+
+
+def _png_chunk(tag: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+
+
+@pytest.fixture(scope="session")
+def bomb(tmp_path_factory) -> Path:
+    """A valid 389 KB grey PNG declaring 20000 x 20000 pixels (1.2 GB decoded as BGR), made in about 1 s."""
+    side = 20000
+    packer = zlib.compressobj(9)
+    rows = (b"\0" * (side + 1)) * 1000  # filter byte + a row of zeros, 1000 rows at a time
+    data = b"".join(packer.compress(rows) for _ in range(side // 1000)) + packer.flush()
+    path = tmp_path_factory.mktemp("bomb") / "bomb.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0))
+                     + _png_chunk(b"IDAT", data) + _png_chunk(b"IEND", b""))
+    return path
+
+
+BOMB_READERS = {
+    "probe": "from pipeline.vision.video import probe as read",
+    "iter_frames": "from pipeline.vision.video import iter_frames\nread = lambda p: next(iter_frames(p))",
+    "read_rgb": "from pipeline.models.image.inputs import read_rgb as read",
+}
+
+
+@pytest.mark.parametrize("reader", BOMB_READERS)
+def test_an_image_declaring_too_many_pixels_is_refused_from_its_header(bomb, reader):
+    """Refused with the limit named, before decoding: the process's peak memory grows by under 200 MB (own
+    process, so the peak is this call's; before the cap it decoded 1.2 GB, 2.3 GB peak, in 10 s)."""
+    code = (
+        "import resource, sys\n" + BOMB_READERS[reader] + "\n"
+        "from pipeline.core.errors import InputError\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "try:\n    read(sys.argv[1]); print('read')\n"
+        "except InputError as error:\n    print(error)\n"
+        "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(bomb)], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[2], timeout=120)
+    message, grown_mb = done.stdout.strip().splitlines()
+    # Pillow itself refuses to open past 179 MP (2 x its own 89 MP warning), before our cap: it says so
+    assert message == ("'bomb.png' declares over 179 MP; images and video frames are read up to 50 MP, at most "
+                       "50000000 pixels (CHORD_STUDIO_MAX_PIXELS); scale it down first.")
+    assert int(grown_mb) < 200, done.stdout
+
+
+def test_an_image_over_the_cap_but_under_pillows_own_limit_is_refused_with_its_size(tmp_path, monkeypatch):
+    path = tmp_path / "wide.png"
+    cv2.imwrite(str(path), np.zeros((30, 200, 3), np.uint8))
+    monkeypatch.setenv("CHORD_STUDIO_MAX_PIXELS", "5000")
+    for call in (lambda: probe(path), lambda: next(iter_frames(path)), lambda: read_frame(path, 0.0)):
+        with pytest.raises(InputError) as raised:
+            call()
+        assert str(raised.value) == ("'wide.png' is 200 x 30 pixels (0.006 MP); images and video frames are read up to "
+                                     "0.005 MP, at most 5000 pixels (CHORD_STUDIO_MAX_PIXELS); scale it down first.")
+    monkeypatch.setenv("CHORD_STUDIO_MAX_PIXELS", "6000")
+    assert probe(path).width == 200
+
+
+def test_a_video_whose_frames_exceed_the_pixel_cap_is_refused_by_probe(clips, tmp_path, monkeypatch):
+    monkeypatch.setenv("CHORD_STUDIO_MAX_PIXELS", "3000")  # the clips are 64 x 48 = 3072 pixels
+    path = shutil.copy(clips["mp4"], tmp_path / "big.mp4")
+    for call in (lambda: probe(path), lambda: next(iter_frames(path))):
+        with pytest.raises(InputError, match=r"'big.mp4' is 64 x 48 pixels .*at most 3000 pixels"):
+            call()
+    monkeypatch.setenv("CHORD_STUDIO_MAX_PIXELS", "4000")
+    assert probe(path).width == WIDTH
+
+
+def test_a_truncated_clip_is_read_with_a_warning(tmp_path):
+    """An upload cut off: the container says 50 frames, 27 decode; the clip is read, and says so (not the
+    whole clips of every container, tested above)."""
+    noise = np.random.default_rng(0)
+    whole = write_video(tmp_path / "whole.mp4", (noise.integers(0, 255, (HEIGHT, WIDTH, 3), np.uint8)
+                                                 for _ in range(COUNT)), FPS)
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) * 6 // 10])
+    info = probe(cut)
+    assert 0 < info.frame_count < COUNT - 10
+    assert info.warning and f"'cut.mp4' holds {info.frame_count} of the {COUNT} frames" in info.warning
+    assert probe(whole).warning is None
+    assert len(list(iter_frames(cut, fps=None))) == info.frame_count

@@ -18,6 +18,7 @@ import numpy as np
 from pipeline.core.types import ChordPrediction
 from pipeline.models.cards import ImageModelCard
 from pipeline.models.datasets import LabeledImage
+from pipeline.models.familiarity import FamiliarityReference
 from pipeline.models.image.inputs import Image, decode_images, normalise, resize_batch
 from pipeline.models.evaluation import EvaluationReport, evaluate_predictions
 
@@ -27,9 +28,12 @@ class TorchImageModel:
 
     Attributes:
         card: its :class:`ImageModelCard`.
+        familiarity: the training embeddings' reference set (:mod:`pipeline.models.familiarity`);
+            None when the model has none (its predictions' familiarity is unknown).
     """
 
     card: ImageModelCard
+    familiarity: FamiliarityReference | None = None
     batch_size: int = 32
 
     @property
@@ -115,8 +119,15 @@ class TorchImageModel:
         return self.probabilities_and_embeddings(images)[1]
 
     def predict(self, images: Sequence[Image]) -> list[ChordPrediction]:
-        """The most probable chord of each image, with every class's probability (always covered)."""
-        return [ChordPrediction.from_row(row, self.classes) for row in self.predict_proba(images)]
+        """The most probable chord of each image, with every class's probability (always covered) and
+        the image's familiarity when the model has a reference (from the same forward pass)."""
+        probabilities, embeddings = self.probabilities_and_embeddings(images)
+        reference = self.familiarity
+        if reference is None:
+            return [ChordPrediction.from_row(row, self.classes) for row in probabilities]
+        scores = reference.score(embeddings)
+        return [ChordPrediction.from_row(row, self.classes, float(score), reference.threshold)
+                for row, score in zip(probabilities, scores)]
 
     def evaluate(self, images: Sequence[LabeledImage],
                  preprocess: Callable[[Image], Image] | None = None) -> EvaluationReport:
@@ -130,3 +141,11 @@ class TorchImageModel:
     def save(self, folder: str | Path) -> Path:  # pragma: no cover - abstract
         """Write the model folder (card and weights)."""
         raise NotImplementedError
+
+    def write_card(self, folder: Path) -> None:
+        """Write ``familiarity.safetensors`` (when the model has a reference, recorded in the card)
+        and ``card.json`` into an existing folder (the last step of :meth:`save`)."""
+        if self.familiarity is not None:
+            self.familiarity.save(folder)
+            self.card.familiarity = self.familiarity.card_entry()
+        self.card.write(folder)

@@ -1,6 +1,7 @@
 """The compact CNN trained from scratch (kind "cnn"): the image model that learns without a network.
 
-A folder holds ``card.json`` and ``model.safetensors`` (weights only: nothing is unpickled).
+A folder holds ``card.json``, ``model.safetensors`` (weights only: nothing is unpickled) and
+``familiarity.safetensors`` (:mod:`pipeline.models.familiarity`).
 """
 
 from __future__ import annotations
@@ -82,13 +83,14 @@ class CNNChordModel(TorchImageModel):
         return self.net.classifier(embedding), embedding
 
     def save(self, folder: str | Path) -> Path:
-        """Write ``model.safetensors`` and ``card.json`` into ``folder`` (created if needed)."""
+        """Write ``model.safetensors``, ``familiarity.safetensors`` and ``card.json`` into ``folder``
+        (created if needed)."""
         from safetensors.torch import save_file
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         save_file({k: v.contiguous() for k, v in self.net.state_dict().items()}, str(folder / CNN_WEIGHTS))
-        self.card.write(folder)
+        self.write_card(folder)
         return folder
 
     @classmethod

@@ -7,6 +7,7 @@ from pathlib import Path
 from pipeline.core.errors import InputError
 from pipeline.core.types import ModelKind
 from pipeline.models.cards import ImageModelCard, read_card
+from pipeline.models.familiarity import FamiliarityReference
 from pipeline.models.image.base import TorchImageModel
 from pipeline.models.image.cnn import CNN_WEIGHTS, CNNChordModel
 from pipeline.models.image.transformer import TransformerChordModel
@@ -15,8 +16,10 @@ from pipeline.models.image.transformer import TransformerChordModel
 def load_image_model(folder: str | Path) -> TorchImageModel:
     """Load an image model folder written by :meth:`TorchImageModel.save` (either kind).
 
+    The model's familiarity reference is read too (none for a card without a ``familiarity`` entry).
+
     Raises:
-        InputError: the folder is missing, incomplete, corrupt or of an unknown kind.
+        InputError: the folder is missing, incomplete, corrupt, of the pickle era or of an unknown kind.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -25,5 +28,8 @@ def load_image_model(folder: str | Path) -> TorchImageModel:
     if card.kind == ModelKind.CNN:
         if not (folder / CNN_WEIGHTS).is_file():
             raise InputError(f"{folder} is not a whole CNN model folder (it has no {CNN_WEIGHTS}).")
-        return CNNChordModel.from_folder(folder, card)
-    return TransformerChordModel.from_folder(folder, card)
+        model = CNNChordModel.from_folder(folder, card)
+    else:
+        model = TransformerChordModel.from_folder(folder, card)
+    model.familiarity = FamiliarityReference.load(folder, card.familiarity)
+    return model

@@ -24,6 +24,7 @@ from pipeline.core.errors import InputError
 from pipeline.core.types import ModelKind
 from pipeline.models.cards import CNN_INPUT_SIZE, IMAGENET_MEAN, IMAGENET_STD, ImageModelCard, library_versions
 from pipeline.models.datasets import LabeledImage, dataset_fingerprint
+from pipeline.models.familiarity import COSINE, default_domains, fit_reference
 from pipeline.models.image.base import TorchImageModel
 from pipeline.models.image.cache import EmbeddingCache, cached_embeddings, embedding_key
 from pipeline.models.image.cnn import CNNChordModel, cnn_module
@@ -267,6 +268,7 @@ def train_image_model(
         card = ImageModelCard(
             kind=kind, mode=mode, classes=classes, trained_on=trained_on, input_region=input_region,
             data_fingerprint=dataset_fingerprint(images), n_images=len(images), synthetic=synthetic,
+            domains=list(dict.fromkeys(image.domain for image in images if image.domain)),
             created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             versions=library_versions(ModelKind(kind)),
         )
@@ -320,7 +322,22 @@ def _train_cnn(card, images, y, epochs, progress, seed, input_size, batch_size, 
         batch_size=batch_size, label_smoothing=0.05, augmentation=asdict(augmentation), horizontal_flip=False,
         bf16_autocast=bool(autocast), channels_last=True, patience=patience, holdout_fraction=holdout_fraction,
         seed=seed))
-    return CNNChordModel(net, card)
+    return _with_familiarity(CNNChordModel(net, card), x, y, train_idx, hold_idx, seed)
+
+
+def _with_familiarity(model: TorchImageModel, x, y: np.ndarray, train_idx: np.ndarray, hold_idx: np.ndarray,
+                      seed: int, embeddings: np.ndarray | None = None) -> TorchImageModel:
+    """Give a trained model its familiarity reference (:func:`pipeline.models.familiarity.fit_reference`):
+    the embeddings of its training images (unaugmented), the threshold set on the holdout's
+    (cross-validation folds when there is none), the card's domains (else ``trained_on``'s name)."""
+    if embeddings is None:
+        embeddings = model.probabilities_and_embeddings(list(x.permute(0, 2, 3, 1).numpy()))[1]
+    card = model.card
+    domains = list(getattr(card, "domains", None) or default_domains(card.trained_on))
+    model.familiarity = fit_reference(embeddings[train_idx], y[train_idx], method=COSINE, seed=seed, domains=domains,
+                                      holdout=embeddings[hold_idx] if len(hold_idx) else None)
+    card.familiarity = model.familiarity.card_entry()
+    return model
 
 
 def _record_fit(card: ImageModelCard, result: dict, n_train: int, n_holdout: int, epochs: int, recipe: dict) -> None:
@@ -389,7 +406,9 @@ def _train_probe(card, images, y, spec, input_size, seed, progress, preprocess, 
     if progress:
         progress(0, {"cv_accuracy": card.metrics.get("cv_accuracy"), "embedding_cache_hits": hits,
                      "embedding_cache_misses": misses})
-    return TransformerChordModel(backbone, processor, head, card)
+    everything = np.arange(len(y))
+    return _with_familiarity(TransformerChordModel(backbone, processor, head, card), None, y, everything,
+                             everything[:0], seed, embeddings=np.asarray(X, np.float32))
 
 
 def _train_fine_tune(card, images, y, epochs, progress, seed, input_size, batch_size, lr, weight_decay,
@@ -435,4 +454,4 @@ def _train_fine_tune(card, images, y, epochs, progress, seed, input_size, batch_
         schedule="one-cycle (25 % warm-up, cosine)", batch_size=batch_size, label_smoothing=0.05,
         unfreeze_blocks=unfreeze_blocks, augmentation=asdict(augmentation), horizontal_flip=False,
         bf16_autocast=bool(autocast), patience=patience, holdout_fraction=holdout_fraction, seed=seed))
-    return TransformerChordModel(model, processor, head, card)
+    return _with_familiarity(TransformerChordModel(model, processor, head, card), x, y, train_idx, hold_idx, seed)

@@ -10,8 +10,12 @@ A folder holds::
 
     card.json            what it is (see :class:`pipeline.models.cards.ImageModelCard`)
     backbone/            the transformers backbone and its image processor
-    head.joblib          linear-probe head: a scikit-learn pipeline (pickle: load only models you trust)
+    head.skops           linear-probe head: a scikit-learn pipeline (skops: loading runs no code)
     head.safetensors     fine-tuned linear head
+    familiarity.safetensors  training embeddings familiarity is measured against (:mod:`pipeline.models.familiarity`)
+
+Nothing is unpickled: the backbone loads from safetensors only, the probe head through
+:mod:`pipeline.models.sklearn_io`; a folder of the pickle era (``head.joblib``) is refused.
 """
 
 from __future__ import annotations
@@ -25,19 +29,22 @@ import numpy as np
 from pipeline.core.errors import InputError
 from pipeline.models.cards import IMAGENET_MEAN, IMAGENET_STD, ImageModelCard
 from pipeline.models.image.base import TorchImageModel
+from pipeline.models.sklearn_io import load_estimator, refuse_pickles, save_estimator
 
 DEFAULT_BACKBONE = "facebook/dinov2-small"
 BACKBONE_DIR = "backbone"
-HEAD_JOBLIB = "head.joblib"
+HEAD_SKOPS = "head.skops"
 HEAD_WEIGHTS = "head.safetensors"
 
 
-def load_backbone(spec: str | Path):
+def load_backbone(spec: str | Path, safetensors_only: bool = False):
     """Load a transformers image backbone and its image processor by hub id or local folder.
 
     Args:
         spec: a hub id (``facebook/dinov2-small``; needs the network or the local hub cache) or a
             folder written by ``save_pretrained``.
+        safetensors_only: refuse weights in any other format (a ``pytorch_model.bin`` is a pickle);
+            a chord model folder's backbone is loaded so.
 
     Returns:
         (model, processor or None). The processor is None when the folder has none; then ImageNet
@@ -50,7 +57,7 @@ def load_backbone(spec: str | Path):
 
     spec = str(spec)
     try:
-        model = AutoModel.from_pretrained(spec)
+        model = AutoModel.from_pretrained(spec, **({"use_safetensors": True} if safetensors_only else {}))
     except (OSError, ValueError, KeyError) as error:
         raise InputError(
             f"Cannot load the image backbone {spec!r} ({type(error).__name__}): give a hub id that is cached "
@@ -227,10 +234,8 @@ class TransformerChordModel(TorchImageModel):
 
             save_file({k: v.contiguous() for k, v in self.head.state_dict().items()}, str(folder / HEAD_WEIGHTS))
         else:
-            import joblib
-
-            joblib.dump(self.head, folder / HEAD_JOBLIB)
-        self.card.write(folder)
+            save_estimator(self.head, folder / HEAD_SKOPS)
+        self.write_card(folder)
         return folder
 
     @classmethod
@@ -238,26 +243,28 @@ class TransformerChordModel(TorchImageModel):
         """Load the backbone and head of a model folder whose card was read already.
 
         Raises:
-            InputError: an unknown mode, a missing backbone or head, or a damaged head.
+            InputError: an unknown mode, a missing backbone or head, a head of the pickle era
+                (``head.joblib``: retrain), a backbone not in safetensors, or a damaged head.
         """
         if card.mode not in ("linear-probe", "fine-tune"):
             raise InputError(f"{folder.name} is an image model with unknown mode {card.mode!r}.")
-        head_file = folder / (HEAD_WEIGHTS if card.mode == "fine-tune" else HEAD_JOBLIB)
+        head_file = folder / (HEAD_WEIGHTS if card.mode == "fine-tune" else HEAD_SKOPS)
+        if not head_file.is_file():
+            refuse_pickles(folder)
         if not (folder / BACKBONE_DIR).is_dir() or not head_file.is_file():
             raise InputError(f"{folder} is not a whole image model folder "
                              f"(it needs {BACKBONE_DIR}/ and {head_file.name}).")
-        backbone, processor = load_backbone(folder / BACKBONE_DIR)
-        try:
-            if card.mode == "fine-tune":
+        backbone, processor = load_backbone(folder / BACKBONE_DIR, safetensors_only=True)
+        if card.mode == "fine-tune":
+            try:
                 import torch.nn as nn
                 from safetensors.torch import load_file
 
                 head = nn.Linear(card.embedding_dim, len(card.classes))
                 head.load_state_dict(load_file(str(head_file)))
-            else:
-                import joblib
-
-                head = joblib.load(head_file)
-        except Exception as error:  # joblib / safetensors raise many types for damaged files
-            raise InputError(f"{folder.name}/{head_file.name} cannot be read ({type(error).__name__}).") from error
+            except Exception as error:  # safetensors and torch raise many types for damaged files
+                raise InputError(f"{folder.name}/{head_file.name} cannot be read "
+                                 f"({type(error).__name__}).") from error
+        else:
+            head = load_estimator(head_file)
         return cls(backbone, processor, head, card)
