@@ -19,7 +19,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import yaml
 
@@ -29,6 +28,7 @@ from labeling.records import NewFrame
 from pipeline.core.chords import parse_chord
 from pipeline.core.errors import InputError
 from pipeline.models.datasets import read_image_folder
+from pipeline.vision.video import check_image_header
 
 FORMATS = ("auto", "imagefolder", "yolo", "coco", "images")
 MAX_ZIP_BYTES = 16 << 30
@@ -281,10 +281,7 @@ def read_yolo(root: Path, dataset: str) -> list[NewFrame]:
         label_path = root.joinpath(*parts[:at], "labels", *parts[at + 1:]).with_suffix(".txt")
         boxes = []
         if label_path.is_file():
-            size = cv2.imread(str(image), cv2.IMREAD_UNCHANGED)
-            if size is None:
-                raise InputError(f"{dataset}/{image.relative_to(root).as_posix()} is not a readable image.")
-            height, width = size.shape[:2]
+            width, height = check_image_header(image, f"{dataset}/{image.relative_to(root).as_posix()}")
             for number, line in enumerate(_text(label_path, root, dataset).splitlines(), start=1):
                 values = line.split()
                 if not values:

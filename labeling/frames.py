@@ -23,6 +23,7 @@ from labeling.names import check_name
 from labeling.records import AddResult, ClipInfo, FrameRecord, NewFrame, NewPrediction, Prediction, PreparedFrame
 from pipeline.core.chords import parse_chord
 from pipeline.core.errors import InputError
+from pipeline.vision.video import check_image_header
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 HASH_SIDE = 16
@@ -49,6 +50,8 @@ def decode_image(data: bytes, name: str) -> np.ndarray:
     """
     # OpenCV 4.11 refuses a truncated JPEG itself (checked in the tests), so no marker check of our own:
     # phones append kilobytes after the end-of-image marker, which such a check would refuse.
+    if data:
+        check_image_header(data, name)  # a small file may declare gigapixels: refuse before decoding
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE) if data else None
     if image is None or image.size == 0:
         raise InputError(f"{name} is not a readable image.")

@@ -12,8 +12,10 @@ import numpy as np
 
 from pipeline.compare.embeddings import ModelEmbedding
 from pipeline.compare.maps import Separation
+from pipeline.core.errors import InputError
 from pipeline.models.datasets import LabeledImage
 from pipeline.models.evaluation import EvaluationReport
+from pipeline.vision.video import read_image
 
 THUMB_SIZE = (64, 36)
 """(width, height) of hover thumbnails: a tenth of a 640x360 frame, about 1 KB as JPEG."""
@@ -98,8 +100,9 @@ def thumbnail_uri(path: str | Path, size: tuple[int, int] = THUMB_SIZE, quality:
     Returns:
         ``data:image/jpeg;base64,...``, or "" when the file cannot be read.
     """
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
+    try:
+        image = cv2.cvtColor(read_image(path), cv2.COLOR_RGB2BGR)  # checks the declared size first
+    except InputError:
         return ""
     h, w = image.shape[:2]
     scale = min(size[0] / w, size[1] / h, 1.0)

@@ -29,6 +29,7 @@ from pipeline.core.config import get_settings
 from pipeline.core.errors import InputError
 from pipeline.core.hands import Hand, HandSettings, HandsResult
 from pipeline.vision.hands import HandDetector
+from pipeline.vision.video import read_image
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 GROUPS_FILE = "groups.csv"
@@ -299,12 +300,11 @@ def _init_worker(settings: HandSettings) -> None:
 
 def _detect_file(path: str) -> tuple[str, bytes | None]:
     """Worker: landmarks of one image file, packed; None for an unreadable image."""
-    import cv2
-
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
-    if image is None:
+    try:
+        image = read_image(path)  # checks the declared size before decoding
+    except InputError:
         return path, None
-    return path, _pack(_worker_detector.detect(cv2.cvtColor(image, cv2.COLOR_BGR2RGB)))
+    return path, _pack(_worker_detector.detect(image))
 
 
 def extract_landmarks(

@@ -372,6 +372,8 @@ BOMB_READERS = {
     "probe": "from pipeline.vision.video import probe as read",
     "iter_frames": "from pipeline.vision.video import iter_frames\nread = lambda p: next(iter_frames(p))",
     "read_rgb": "from pipeline.models.image.inputs import read_rgb as read",
+    "label store": "from pathlib import Path\nfrom labeling.frames import decode_image\n"
+                   "read = lambda p: decode_image(Path(p).read_bytes(), Path(p).name)",
 }
 
 
