@@ -35,8 +35,9 @@ from pipeline.core.config import get_space_settings, get_studio_settings
 from pipeline.core.errors import InputError
 from pipeline.explain.frames import explain_analysed_frame
 from pipeline.figures import timeline_figure
+from pipeline.text import space_intro
 from pipeline.samples import sample_clips
-from pipeline.vision.video import VIDEO_SUFFIXES, read_frame
+from pipeline.vision.video import VIDEO_SUFFIXES, browser_safe_video, read_frame
 
 log = logging.getLogger("chord_space")
 
@@ -191,6 +192,24 @@ def analyze(video: str | None, fps: float, progress=gr.Progress()):
     )
 
 
+def preview_upload(video: str | None) -> str | None:
+    """The uploaded or recorded clip as browsers play it: H.264 (yuv420p) as it is, anything else (an
+    MPEG-4 Part 2 phone clip, HEVC, ...) re-encoded beside it, so the preview shows a picture.
+
+    Returns:
+        The clip to show (and analyse); None for no clip.
+    """
+    if not video:
+        return None
+    path = Path(video)
+    if path.suffix.lower() not in VIDEO_SUFFIXES:
+        return video
+    try:
+        return str(browser_safe_video(path, path.with_name(f"{path.stem}-h264.mp4")))
+    except InputError as error:
+        raise _fail(error) from error
+
+
 EXPLAIN_MODELS = [("auto (the image model if any)", "auto"),
                   ("image model: occlusion heatmap", "image"), ("landmark model: finger attribution", "landmarks")]
 
@@ -280,10 +299,8 @@ def build_demo() -> gr.Blocks:
     limits = get_studio_settings()
     with gr.Blocks(title=TITLE, delete_cache=DELETE_CACHE) as app:
         state = gr.State(None, time_to_live=SESSION_TTL_S, delete_callback=_end_session)
-        gr.Markdown(f"# {TITLE}\nFilm the hand on the guitar neck; get the chords. Upload or record a clip "
-                    "(or pick a sample below), press **Analyze**, then explain a frame, listen to the chords on "
-                    "guitar, or suggest a correction. The default model is trained on **synthetic renders** "
-                    "of the sample clips' scenes: it recognises the samples, not real footage.")
+        synthetic = any(spec == "sample" for spec in get_space_settings().models)
+        gr.Markdown(f"# {TITLE}\n{space_intro(synthetic)}", elem_id="intro")
         with gr.Row():
             with gr.Column(scale=1):
                 video_in = gr.Video(label=f"Clip (up to {limits.max_upload_mb:.0f} MB and "
@@ -339,6 +356,7 @@ def build_demo() -> gr.Blocks:
                     muxed = gr.Video(label="The clip with the guitar (chords as subtitles)", interactive=False,
                                      elem_id="muxed")
 
+        video_in.upload(preview_upload, [video_in], [video_in], api_name="preview_upload")
         run.click(analyze, [video_in, fps], [annotated, plot, table, summary, frame_index, state],
                   api_name="analyze", concurrency_id="analysis")
         explain_button.click(explain, [state, frame_index, target, explained],

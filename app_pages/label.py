@@ -122,7 +122,8 @@ try:
             position = min(st.session_state.get("label_pos", 0), len(queue) - 1)
             record = store.frame(queue[position])
             predictions = store.predictions(record.id)
-            caption = f"{position + 1} of {len(queue)}: frame {record.id}, {record.source}"
+            # in a code span: a source like progression.mp4@7.000s would otherwise render as a mailto link
+            caption = f"{position + 1} of {len(queue)}: frame {record.id}, `{record.source}`"
             try:
                 image = read_frame(record.path, 0).image
             except Exception as error:  # noqa: BLE001 - one broken frame file must not stop the queue
@@ -152,8 +153,9 @@ try:
         nav[2].button("Next", shortcut="Right", on_click=_act, args=("next",), key="label_next",
                       disabled=position >= len(queue) - 1)
         nav[3].button("Undo my last label", shortcut="Z", on_click=_act, args=("undo",), key="label_undo")
-        row = st.columns(len(chords))
-        for column, chord in zip(row, chords):
+        per_row = 6  # at 1400 px, a button with its shortcut hint needs about a sixth of the main column
+        columns = [column for start in range(0, len(chords), per_row) for column in st.columns(per_row)]
+        for column, chord in zip(columns, chords):
             column.button(chord, shortcut=keys[chord], on_click=_act, args=("set", record.id, chord),
                           key=f"label_chord_{chord}", type="primary" if chord == record.chord else "secondary",
                           disabled=image is None)
@@ -168,6 +170,7 @@ try:
         if st.button("Take snapshot", key="snapshot_take", disabled=stats.labeled == 0):
             try:
                 snapshot = store.create_snapshot(name)
+                st.session_state["export_snapshot"] = snapshot.name  # the new snapshot is the one to export
                 st.success(f"Snapshot {snapshot.name}: {snapshot.n_frames} frames.")
             except Exception as error:  # noqa: BLE001
                 show_error(error)
@@ -176,19 +179,30 @@ try:
         chosen = st.selectbox("Snapshot", snapshots[::-1], key="export_snapshot")
         fmt = st.selectbox("Format", FORMATS, key="export_format")
         if chosen and st.button("Prepare export", key="export_prepare"):
+            st.session_state.pop("export_file", None)  # never offer an earlier export under this one's name
             try:
                 out = derived_path("exports", root, chosen, fmt)
-                if not out.with_suffix(".zip").exists():
-                    shutil.rmtree(out, ignore_errors=True)
-                    export_snapshot(store, chosen, out / chosen, fmt)
-                    shutil.make_archive(str(out), "zip", out)
-                st.session_state["export_zip"] = str(out.with_suffix(".zip"))
+                if fmt == "csv":  # one file, offered as it is
+                    target = out / f"{chosen}.csv"
+                    if not target.exists():
+                        out.mkdir(parents=True, exist_ok=True)
+                        export_snapshot(store, chosen, target, fmt)
+                else:
+                    target = out.with_suffix(".zip")
+                    if not target.exists():
+                        shutil.rmtree(out, ignore_errors=True)
+                        export_snapshot(store, chosen, out / chosen, fmt)
+                        shutil.make_archive(str(out), "zip", out)
+                st.session_state["export_file"] = (chosen, fmt, str(target))
             except Exception as error:  # noqa: BLE001
                 show_error(error)
-        if st.session_state.get("export_zip") and Path(st.session_state["export_zip"]).exists():
-            zip_path = Path(st.session_state["export_zip"])
-            st.download_button("Download export (zip)", zip_path.read_bytes(), f"{chosen}-{fmt}.zip",
-                               "application/zip", key="export_download")
+        prepared = st.session_state.get("export_file")
+        if prepared and prepared[:2] == (chosen, fmt) and Path(prepared[2]).exists():
+            path = Path(prepared[2])
+            csv = path.suffix == ".csv"
+            st.download_button(f"Download export ({'csv' if csv else 'zip'})", path.read_bytes(),
+                               f"{chosen}.csv" if csv else f"{chosen}-{fmt}.zip",
+                               "text/csv" if csv else "application/zip", key="export_download")
         if chosen:
             train_landmarks_button(store, chosen, key="label_retrain")
 finally:

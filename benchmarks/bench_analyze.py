@@ -17,6 +17,7 @@ the shared real frames for the image rows and the model-set rows).
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -126,32 +127,43 @@ def model_set_rows(landmarks, cnn, repeat: int = 3) -> list[list]:
         frames = lambda: (f.image for _ in range(3) for f in iter_frames(clip, fps=None))  # noqa: E731
         write_video(long_clip, frames(), probe(clip).fps)
         seconds = probe(long_clip).duration
-        for name, models in [("landmarks", ModelSet(landmarks=landmarks)), ("CNN", ModelSet(image=cnn)),
-                             ("landmarks + CNN (fused)", ModelSet(landmarks=landmarks, image=cnn))]:
-            took = float(np.median([timed(lambda: analyze_clip(long_clip, models, fps=5))[0] for _ in range(repeat)]))
-            rows.append([name, f"{seconds:.0f} s", took, seconds / took])
+        plain = float(np.median([timed(lambda: plain_clip_loop(long_clip, landmarks, 5))[0] for _ in range(repeat)]))
+        rows.append(["plain per-frame MediaPipe loop (landmarks)", f"{seconds:.0f} s", plain, seconds / plain, 1.0])
+        for name, models, workers in [
+            ("landmarks, 1 process", ModelSet(landmarks=landmarks), 1),
+            ("landmarks + CNN (fused), 1 process", ModelSet(landmarks=landmarks, image=cnn), 1),
+            ("landmarks", ModelSet(landmarks=landmarks), None), ("CNN (no MediaPipe)", ModelSet(image=cnn), None),
+            ("landmarks + CNN (fused)", ModelSet(landmarks=landmarks, image=cnn), None),
+        ]:
+            run = lambda: analyze_clip(long_clip, models, fps=5, hand_workers=workers, find_hands=None)  # noqa: E731
+            run()  # warm: the hand-detection processes start once per process
+            took = float(np.median([timed(run)[0] for _ in range(repeat)]))
+            rows.append([name, f"{seconds:.0f} s", took, seconds / took, plain / took])
     return rows
 
 
 def main() -> None:
-    rows = clip_rows(load_landmark_model(None))
+    rows = clip_rows(load_landmark_model(None)) if "--sets-only" not in sys.argv else []
     real = get_settings().real_data
     set_rows = []
     if (real / "val").is_dir():
         landmarks, cnn = train_real_models(real)
-        rows += image_rows(real, landmarks)
+        rows += image_rows(real, landmarks) if rows else []
         set_rows = model_set_rows(landmarks, cnn)
     else:
         print(f"(real frames not found at {real}: image and model-set rows skipped)")
-    print_table(
-        "analyze: frames per second, plain MediaPipe loop vs pipeline (median of runs; sampling 5 fps on clips)",
-        ["input", "frames", "plain fps", "pipeline fps", "speed-up"],
-        rows,
-    )
+    if load := os.getloadavg():
+        print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, {os.cpu_count()} CPUs")
+    if rows:
+        print_table(
+            "analyze: frames per second, plain MediaPipe loop vs pipeline (median of runs; sampling 5 fps on clips)",
+            ["input", "frames", "plain fps", "pipeline fps", "speed-up"],
+            rows,
+        )
     if set_rows:
         print_table(
             "analyze a 30 s 640x360 clip at 5 fps, by model set (median of 3)",
-            ["models", "clip", "seconds", "x real time"],
+            ["models", "clip", "seconds", "x real time", "vs plain loop"],
             set_rows,
         )
 

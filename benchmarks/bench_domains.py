@@ -40,7 +40,7 @@ from benchmarks.common import print_table
 from pipeline.core.config import get_settings
 from pipeline.core.hands import CASCADE_HANDS
 from pipeline.core.types import ModelSet
-from pipeline.models.datasets import LabeledImage, dataset_fingerprint, extract_landmarks, read_datasets
+from pipeline.models.datasets import LabeledImage, dataset_fingerprint, extract_landmarks, holdout_groups, read_datasets
 from pipeline.models.evaluation import evaluate_chord_predictions
 from pipeline.models.image.training import train_image_model
 from pipeline.models.landmark import LandmarkChordModel, train_landmark_model
@@ -79,7 +79,8 @@ def _train(kind: str, images: list[LabeledImage], epochs: int):
         hands = extract_landmarks([i.path for i in images], CASCADE_HANDS, workers=2)
         model = train_landmark_model(hands, [i.chord for i in images], feature_versions=("raw63",),
                                      estimators=("svm",), folds=3, data_fingerprint=dataset_fingerprint(images),
-                                     hand_settings=CASCADE_HANDS, domains=domains, trained_on=" + ".join(domains))
+                                     hand_settings=CASCADE_HANDS, domains=domains, trained_on=" + ".join(domains),
+                                     groups=holdout_groups(images))
         return model
     model = train_image_model(images, kind="cnn", epochs=epochs, threads=2, trained_on=" + ".join(domains))
     model.card.domains = domains

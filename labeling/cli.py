@@ -15,12 +15,12 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from labeling.database import DB_FILE, store_error
 from labeling.export import FORMATS as EXPORT_FORMATS
 from labeling.export import export_snapshot
 from labeling.formats import FORMATS as IMPORT_FORMATS
-from labeling.ingest import ModelRef, add_clip, add_dataset, add_images
-from labeling.database import DB_FILE, store_error
 from labeling.frames import DIGEST_MARKER
+from labeling.ingest import ModelRef, add_clip, add_dataset, add_images
 from labeling.labels import default_author
 from labeling.queue import STATUSES, review_queue
 from labeling.store import LabelStore

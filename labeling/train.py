@@ -36,7 +36,6 @@ from pipeline.models.cards import CARD_FILE, read_card
 from pipeline.models.datasets import LabeledImage
 from pipeline.models.landmark import train_landmark_model_on_images
 
-
 TRAINABLE_KINDS = tuple(str(kind) for kind in ModelKind if kind is not ModelKind.DETECTOR)
 """The model kinds a snapshot (chord labels, by ImageFolder export) trains: landmarks, image, cnn."""
 

@@ -1,4 +1,4 @@
-"""``python -m pipeline``: train, evaluate, analyze, listen.
+"""``python -m pipeline``: train, evaluate, analyze, batch, listen.
 
 Exit status: 0 success, 2 bad input (one line on stderr saying why), 130 interrupted.
 """
@@ -22,17 +22,19 @@ from pipeline.core.types import ModelKind
 from pipeline.explain.checks import BASELINES
 from pipeline.explain.service import METHODS, explain_path
 from pipeline.models.cards import model_kind, read_card
-from pipeline.models.datasets import read_datasets, read_image_folder
+from pipeline.models.datasets import read_datasets, read_groups, read_image_folder
+from pipeline.models.detector import evaluate_detector, train_detector
+from pipeline.models.evaluation import evaluate_chord_predictions
 from pipeline.models.features import FEATURE_VERSIONS
 from pipeline.models.image.training import train_image_model
 from pipeline.models.landmark import ESTIMATORS, train_landmark_model_on_images
 from pipeline.models.registry import load_model, load_model_set
-from pipeline.text import CLI_TRAIN_REMEDY, synthetic_note, unfamiliar_message
+from pipeline.teach.clips import TEACH_FPS
+from pipeline.teach.training import CNN_EPOCHS, expand_taught, teach
+from pipeline.text import CLI_TRAIN_REMEDY, synthetic_note, teach_counts_line, teach_summary, unfamiliar_message
 from pipeline.timeline.analyze import analyze_clip, predict_image_files
-from pipeline.models.evaluation import evaluate_chord_predictions
-from pipeline.models.detector import evaluate_detector, train_detector
+from pipeline.timeline.batch import BatchSettings, run_batch
 from pipeline.vision.drawing import write_annotated_video
-
 
 HAND_CHOICES = {"cascade": CASCADE_HANDS, "plain": HandSettings()}
 """``train --hands``: how a landmark model's training frames (and later its analyses) find hands."""
@@ -203,8 +205,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         scores = evaluate_detector(args.model[0], args.data)
         print(json.dumps(scores, indent=2) if args.json else "  ".join(f"{k} {v:.3f}" for k, v in scores.items()))
         return 0
-    models = load_model_set(args.model, detector=args.detector)
-    images = read_image_folder(args.data, _default_split(Path(args.data), args.split, "val"))
+    models = load_model_set(expand_taught(args.model), detector=args.detector)
+    images = _evaluation_images(args)
     bar = _bar(None, "hands")
     try:
         fused, by_model = predict_image_files(models, [image.path for image in images], args.workers, _moves(bar))
@@ -230,14 +232,23 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _evaluation_images(args: argparse.Namespace) -> list:
+    """The frames ``evaluate`` scores: a tree with ``groups.csv`` and no ``--split``, the groups ``train``
+    holds out (:func:`read_datasets`, the same split as training: its ``val`` folder holds near twins of
+    training frames); otherwise the ``--split`` asked for, else ``val`` when the tree has one, else all."""
+    if args.split is None and read_groups(args.data):
+        return read_datasets([args.data], "val")
+    return read_image_folder(args.data, _default_split(Path(args.data), args.split, "val"))
+
+
 def _model_set(args: argparse.Namespace):
-    return load_model_set(args.model or [None], detector=args.detector)
+    return load_model_set(expand_taught(args.model or [None]), detector=args.detector)
 
 
 def _model_names(specs: list[str] | None) -> dict[str, str]:
     """Model slot ("landmarks", "image") -> the folder name of the chord model given for it."""
     names = {}
-    for spec in specs or []:
+    for spec in expand_taught(specs or []):
         kind = model_kind(spec)
         if kind != ModelKind.DETECTOR:
             names["image" if kind.reads_images else "landmarks"] = Path(spec).name
@@ -281,6 +292,21 @@ def cmd_analyze(args: argparse.Namespace) -> int:
               + ("  unsure (unfamiliar footage)" if segment.unsure else ""))
     for path in written.values():
         print(f"wrote {path}")
+    return 0
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    """Analyse many clips on Ray into ``--out``: a folder per clip and summary.parquet / summary.csv.
+
+    Returns:
+        The exit status: 0, also when some clips failed (the summary gives their reasons).
+    """
+    settings = BatchSettings(tuple(args.model or [None]), args.detector, args.fps, args.video)
+    summary = run_batch(args.inputs, args.out, settings, workers=args.workers, address=args.address)
+    failed = summary[summary["error"].fillna("") != ""]
+    print(f"{len(summary) - len(failed)} clips analysed, {len(failed)} failed; wrote {Path(args.out) / 'summary.csv'}")
+    for _, row in failed.iterrows():
+        print(f"  failed: {row['clip']}: {row['error']}", file=sys.stderr)
     return 0
 
 
@@ -358,6 +384,36 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_teach(args: argparse.Namespace) -> int:
+    """Teach a fused pair (landmarks and CNN) from one short clip per chord into ``--out``.
+
+    Args:
+        args: the parsed command line.
+
+    Returns:
+        The exit status (0).
+    """
+    base = read_datasets(args.base_data, "train") if args.base_data else []
+    bar = tqdm(total=100, desc="teach", disable=None, file=sys.stderr, leave=False)
+
+    def progress(fraction: float, step: str) -> None:
+        bar.n = round(100 * fraction)
+        bar.set_description(step)
+
+    try:
+        result = teach(args.clips, args.out, chord_times=args.chords, fps=args.fps, base_images=base,
+                       epochs=args.epochs, progress=progress)
+    finally:
+        bar.close()
+    for chord, c in result.counts.items():
+        print("  " + teach_counts_line(chord, c.sampled, c.kept, c.dark, c.blurred, c.duplicates, c.no_hand))
+    print(teach_summary(result.accuracy, result.n_train, result.n_held_out, result.seconds))
+    for slot, score in result.accuracy.items():
+        print(f"  held-out accuracy {slot:9s} {score:.3f}")
+    print(f"saved {args.out} (analyze with --model {args.out})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m pipeline``."""
     parser = OneLineParser(prog="python -m pipeline", description="Recognise guitar chords in clips.")
@@ -394,12 +450,24 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--freeze", type=int, help="detector: freeze the first N layers (the seed's frozen backbone)")
     train.set_defaults(run=cmd_train)
 
+    teach_cmd = commands.add_parser("teach", help="teach your setup: one short clip per chord -> a fused pair")
+    teach_cmd.add_argument("clips", nargs="+", metavar="CLIP",
+                           help="one clip per chord, named after it (G.mp4, Am-2.mov); or one clip with --chords")
+    teach_cmd.add_argument("--out", required=True, help="the taught folder (landmarks/, cnn/, frames/, teach.json)")
+    teach_cmd.add_argument("--chords", help='chords of one clip with their times, e.g. "G:0-4,C:4-8"')
+    teach_cmd.add_argument("--base-data", nargs="+", action="extend", default=[],
+                           help="labeled ImageFolder trees to train on as well (e.g. the shared real data)")
+    teach_cmd.add_argument("--fps", type=positive, default=TEACH_FPS, help="frames sampled per second")
+    teach_cmd.add_argument("--epochs", type=int, default=CNN_EPOCHS, help="CNN epochs")
+    teach_cmd.set_defaults(run=cmd_teach)
+
     evaluate = commands.add_parser("evaluate", help="score a model, or fused models, on labeled frames")
     evaluate.add_argument("--model", required=True, nargs="+",
                           help="model folder(s): one landmark and / or one image model (fused), or a detector")
     evaluate.add_argument("--detector", help="detector weights, for image models trained on regions")
     evaluate.add_argument("--data", required=True, help="ImageFolder tree; for a detector, a YOLO data.yaml")
-    evaluate.add_argument("--split", help="split to evaluate (default: 'val' if present, else all; 'all' for all)")
+    evaluate.add_argument("--split", help="split to evaluate (default: for a tree with groups.csv the groups "
+                          "train holds out; else 'val' if present, else all; 'all' for all)")
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
     evaluate.add_argument("--workers", type=int, help="processes for hand detection")
     evaluate.set_defaults(run=cmd_evaluate)
@@ -416,6 +484,17 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--start", type=finite, help="start time in seconds")
     analyze.add_argument("--end", type=finite, help="end time in seconds")
     analyze.set_defaults(run=cmd_analyze)
+
+    batch = commands.add_parser("batch", help="many clips on Ray: a folder per clip and one summary table")
+    batch.add_argument("inputs", nargs="+", help="clips, folders of clips (recursive) or .txt lists of clips")
+    batch.add_argument("--out", required=True, help="folder for the clips' results and summary.parquet / .csv")
+    batch.add_argument("--model", nargs="+", help="chord model folder(s) (default: the sample model)")
+    batch.add_argument("--detector", help="fretboard detector weights (best.pt or its folder)")
+    batch.add_argument("--fps", type=positive, default=5.0, help="frames sampled per second")
+    batch.add_argument("--workers", type=int, help="Ray workers, one clip each (default: the CPUs)")
+    batch.add_argument("--address", help="an existing Ray cluster (ray://HOST:10001 or auto); default a local Ray")
+    batch.add_argument("--video", action="store_true", help="also write each clip's annotated.mp4")
+    batch.set_defaults(run=cmd_batch)
 
     explain = commands.add_parser("explain", help="why a model chose a chord: occlusion heatmap or finger attribution")
     explain.add_argument("source", help="a frame (jpg, png) or a clip")

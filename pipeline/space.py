@@ -22,11 +22,11 @@ from pipeline.core.errors import InputError
 from pipeline.core.timeline import Timeline
 from pipeline.core.types import Analysis, ModelSet
 from pipeline.models.cards import model_kind
+from pipeline.models.evaluation import score_timeline
 from pipeline.models.registry import load_model_set
 from pipeline.samples import fretboard_boxes, ground_truth, sample_twin
 from pipeline.text import SPACE_TRAIN_REMEDY, analysis_summary, no_hand_message, space_models_note, unfamiliar_message
 from pipeline.timeline.analyze import analyze_clip
-from pipeline.models.evaluation import score_timeline
 from pipeline.uploads import check_clip, save_upload
 from pipeline.vision.drawing import write_annotated_video
 

@@ -160,6 +160,43 @@ def synthetic_note(name: str, remedy: str, markdown: bool = True) -> str:
             f"it recognises the sample clips. For your own clips, train a model on real frames {remedy}.")
 
 
+def model_label(model) -> str:
+    """A loaded model as a user names it: what it is and the data set it learned from, never a path
+    (e.g. "svm on raw63 features, trained on guitar-chords-real", "cnn (from-scratch), trained on
+    synthetic renders")."""
+    card = getattr(model, "card", None)
+    if card is None:
+        return type(model).__name__
+    kind = getattr(getattr(card, "kind", None), "value", None) or type(model).__name__
+    mode = getattr(card, "mode", "")
+    if getattr(card, "estimator", ""):
+        what = f"{card.estimator} on {getattr(card, 'feature_version', '')} features"
+    elif getattr(card, "backbone", ""):
+        what = f"{kind} on {card.backbone.rstrip('/').split('/')[-1]}" + (f" ({mode})" if mode else "")
+    else:
+        what = kind + (f" ({mode})" if mode else "")
+    source = "synthetic renders" if getattr(card, "synthetic", False) else ", ".join(getattr(card, "domains", []))
+    return what + (f", trained on {source}" if source else "")
+
+
+def space_intro(synthetic: bool) -> str:
+    """The Space's opening paragraph; the synthetic-model warning only while a synthetic model is in use.
+
+    Args:
+        synthetic: whether a model of the Space was trained on synthetic renders (``CHORD_SPACE_MODELS``
+            names ``sample``).
+    """
+    intro = ("Film the hand on the guitar neck; get the chords. Upload or record a clip (or pick a sample below), "
+             "press **Analyze**, then explain a frame, listen to the chords on guitar, or suggest a correction.")
+    if synthetic:
+        intro += (" The default model is trained on **synthetic renders** of the sample clips' scenes: it "
+                  "recognises the samples, not real footage.")
+    else:
+        intro += (" The models are trained on real footage: they know the players, guitars and cameras they "
+                  "learned from.")
+    return intro
+
+
 def space_models_note(models: ModelSet) -> str:
     """What the Space says about its models: each one's training data, the fusion and a synthetic warning.
 
@@ -169,12 +206,8 @@ def space_models_note(models: ModelSet) -> str:
     Returns:
         One or more markdown sentences.
     """
-    names = []
-    for slot in ("landmarks", "image", "detector"):
-        model = getattr(models, slot)
-        if model is not None:
-            card = getattr(model, "card", None)
-            names.append(f"{slot}: {getattr(card, 'trained_on', '') or type(model).__name__}")
+    names = [f"{slot}: {model_label(getattr(models, slot))}" for slot in ("landmarks", "image", "detector")
+             if getattr(models, slot) is not None]
     note = "Models: " + "; ".join(names) + "."
     if models.landmarks is not None and models.image is not None:
         note += " " + fusion_note(models.weights)
@@ -291,3 +324,18 @@ def finger_note(target: str, probability: float, scores: dict[str, float], decis
     return (f"**Finger attribution** of the landmark model for **{target}** (p {probability:.2f}): "
             f"the drop of its probability when each finger is removed: {ranked}. Most decisive: "
             f"**{decisive}**. {aside}")
+
+
+def teach_summary(accuracy: Mapping[str, float], n_train: int, n_held_out: int, seconds: float) -> str:
+    """One line on a teaching session: frames, time, and the held-out accuracy of each model and fused."""
+    names = {"landmarks": "landmarks", "image": "CNN", "fused": "fused"}
+    scores = ", ".join(f"{names.get(k, k)} {v:.0%}" for k, v in accuracy.items())
+    return (f"Taught from {n_train} frames in {seconds:.0f} s; on the held-out end of each clip "
+            f"({n_held_out} frames): {scores or 'nothing held out'}.")
+
+
+def teach_counts_line(chord: str, sampled: int, kept: int, dark: int, blurred: int, duplicates: int,
+                      no_hand: int) -> str:
+    """What the checks did with one chord's frames."""
+    return (f"{chord}: {kept} of {sampled} frames kept ({dark} too dark, {blurred} blurred, "
+            f"{duplicates} near-duplicates; {no_hand} kept without a hand)")

@@ -152,3 +152,46 @@ def test_train_on_several_datasets_lists_their_domains(tmp_path):
     assert card.n_images == 16 and card.metrics["val_n"] == 4
     message = one_line_error(run("train", "--kind", "detector", "--data", "a.yaml", "b.yaml", "--out", str(out)))
     assert "one --data" in message
+
+
+def test_evaluate_on_a_grouped_tree_reads_the_held_out_groups_train_left_out(tmp_path, monkeypatch, capsys):
+    """``evaluate --data`` of a tree with groups.csv scores the groups ``train`` held out (read_datasets'
+    split), not the tree's ``val`` folder, whose frames are near twins of training frames."""
+    import csv
+
+    import cv2
+    import numpy as np
+
+    import pipeline.cli
+    from pipeline.cli import main
+    from pipeline.core.types import ChordPrediction, ModelSet
+    from pipeline.models.datasets import read_datasets
+    from tests.helpers.familiar import FamiliarityModel
+
+    root = tmp_path / "grouped"
+    rows = []
+    for split in ("train", "val"):
+        for chord in ("Am", "C"):
+            (root / split / chord).mkdir(parents=True)
+            for i in range(10):
+                name = f"{split}/{chord}/{chord}-{i}.png"
+                cv2.imwrite(str(root / name), np.full((8, 8, 3), i * 20, np.uint8))
+                rows.append((name, f"{chord}{i // 2}"))  # each group spans train/ and val/
+    with open(root / "groups.csv", "w", newline="") as handle:
+        csv.writer(handle).writerows([("file", "group"), *rows])
+    seen = []
+
+    def predict(models, paths, workers=None, progress=None):
+        seen.extend(paths)
+        answers = [ChordPrediction("C", 0.9, {"C": 0.9}) for _ in paths]
+        return answers, {"landmarks": answers}
+
+    monkeypatch.setattr(pipeline.cli, "load_model_set",
+                        lambda specs, detector=None: ModelSet(landmarks=FamiliarityModel([True])))
+    monkeypatch.setattr(pipeline.cli, "predict_image_files", predict)
+    monkeypatch.setattr(pipeline.cli, "model_kind", lambda spec: "landmarks")
+    assert main(["evaluate", "--model", "m", "--data", str(root), "--json"]) == 0
+    capsys.readouterr()
+    held_out = [image.path for image in read_datasets([root], "val")]
+    assert sorted(map(str, seen)) == sorted(map(str, held_out))
+    assert any("/train/" in str(path) for path in seen)  # whole groups, wherever their files lie

@@ -42,10 +42,10 @@ def test_cnn_and_fused_models_meet_the_issue_bars_on_every_val_frame(real_model,
           f"fused {report['accuracy']:.3f}")
     assert report["n"] == 340 and report["coverage"] == 1.0
     assert image["accuracy"] >= 0.98  # measured 1.000 (seeds 0 and 1), 0.997 (seed 2)
-    # Fused with familiarity (issue 15): where the CNN calls a frame unfamiliar its say shrinks to a coin
-    # flip's, and the landmark model decides; on this near-duplicate val it is unfamiliar with 6 % of
-    # frames it gets right, so the fused answer fell from 1.000 to 0.982
-    assert report["accuracy"] >= 0.97 and report["accuracy"] >= image["accuracy"] - 0.02
+    # Fused with familiarity (issue 15): where the CNN calls a frame unfamiliar the landmark model decides.
+    # With the threshold set on a file-level holdout the CNN called 6 % of these frames unfamiliar and the
+    # fused answer fell to 0.982; set on held-out runs of files (not near twins) it measured 0.997
+    assert report["accuracy"] >= 0.99 and report["accuracy"] >= image["accuracy"] - 0.02
     card = json.loads((real_cnn / "card.json").read_text())
     assert card["trained_from_scratch"] and card["kind"] == "cnn"
 
@@ -63,7 +63,9 @@ def test_landmark_model_meets_the_seed_bar_on_covered_val_frames(real_model, rea
     assert report["coverage"] >= 0.85 and report["accuracy"] >= 0.80  # issue 15's bars
     assert report["covered_accuracy"] >= 0.90
     card = json.loads((real_model / "card.json").read_text())
-    assert card["cv_accuracy"] >= 0.9 and card["n_images"] == 1650 and len(card["data_fingerprint"]) == 64
+    # cross-validated on folds of whole runs of files (issue 15: no near twins across folds): 0.796
+    # measured; folds of single frames said 0.9+, a score of memory
+    assert card["cv_accuracy"] >= 0.75 and card["n_images"] == 1650 and len(card["data_fingerprint"]) == 64
 
 
 def test_analyze_a_clip_of_real_frames(real_model, real_data, tmp_path, capsys):

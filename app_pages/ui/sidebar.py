@@ -17,26 +17,50 @@ from pipeline.models.catalogue import IMAGE_KINDS, SAMPLE, ModelEntry, discover_
 def sidebar() -> None:
     """The shared sidebar: model folder(s), data directory, your name on labels, sampling rate. Nothing else."""
     settings = get_studio_settings()
+    _restore_kept()
     with st.sidebar:
-        st.text_input("Data directory (label store)", value=str(get_settings().data_dir), key="data_dir",
+        st.text_input("Data directory (label store)", **_initial("data_dir", str(get_settings().data_dir)),
+                      key="data_dir",
                       help="Where labels, snapshots and retrained models live (CHORD_STUDIO_DATA).")
         st.text_input("Your name (on the labels you set)", key="author", max_chars=100,
                       placeholder=session_author(),
                       help="Labels are written under this name, and 'Undo my last label' takes back only yours. "
                            "Left empty, this browser session has a name of its own.")
-        st.text_area("More model folders, one per line", value="\n".join(settings.models), key="model_folders",
+        st.text_area("More model folders, one per line", **_initial("model_folders", "\n".join(settings.models)),
+                     key="model_folders",
                      help="Landmark or image model folders (card.json), or a fretboard detector (best.pt).")
         entries = available_models()
         names = [e.name for e in entries]
         kinds = {e.name: e.kind for e in entries}
         wanted = [model_entry(p).name for p in settings.models if _is_model(p)] or [SAMPLE]
         default = [n for n in wanted if n in names] or names[:1]
-        st.multiselect("Models", names, default=default, key="models",
+        if "models" in st.session_state:  # a model that has gone stays out
+            st.session_state["models"] = [n for n in st.session_state["models"] if n in names]
+        st.multiselect("Models", names, **_initial("models", default, "default"), key="models",
                        format_func=lambda n: "sample (synthetic renders)" if n == SAMPLE else f"{n} ({kinds.get(n)})",
                        help="Landmark models read the hand, image models (cnn, image) the frame, a detector finds "
                             "the fretboard. Analyze runs one of each kind (a landmark and an image model are "
                             "fused); Explain and Compare put models side by side.")
-        st.number_input("Sampling rate (frames per second)", 0.5, 30.0, float(settings.fps), 0.5, key="fps")
+        st.number_input("Sampling rate (frames per second)", 0.5, 30.0, **_initial("fps", float(settings.fps)),
+                        step=0.5, key="fps")
+    for key in KEPT:
+        st.session_state[f"_kept_{key}"] = st.session_state.get(key)
+
+
+KEPT = ("data_dir", "author", "model_folders", "models", "fps")
+"""The sidebar's widgets, whose values outlive a page switch (Streamlit drops a widget's state when a run ends
+without it, as ``st.switch_page`` from a button does: Explain then lost the models Analyze used)."""
+
+
+def _restore_kept() -> None:
+    for key in KEPT:
+        if key not in st.session_state and st.session_state.get(f"_kept_{key}") is not None:
+            st.session_state[key] = st.session_state[f"_kept_{key}"]
+
+
+def _initial(key: str, value, name: str = "value") -> dict:
+    """The widget's initial value, unless the session already holds one (giving both makes Streamlit warn)."""
+    return {} if key in st.session_state else {name: value}
 
 
 def _is_model(path: str) -> bool:

@@ -14,9 +14,9 @@ Policies, so that bad input never crashes:
 - A clip without an audio track: the guitar is its only sound, whatever ``mix`` says.
 - A missing, corrupt or video-less clip: :class:`InputError`.
 
-The video stream is copied, not re-encoded (fast, and no loss), unless labels are burned in or the
-clip's codec cannot go into MP4; then moviepy re-encodes with libx264. Audio is AAC. moviepy and
-the ffmpeg binary of ``imageio-ffmpeg`` do the work, so no system ffmpeg is needed.
+The video stream is copied, not re-encoded (fast, and no loss), when it is H.264 in yuv420p (what
+browsers play); any other codec is re-encoded to that by ffmpeg, and burned-in labels by moviepy.
+Audio is AAC. moviepy and the ffmpeg binary of ``imageio-ffmpeg`` do the work, so no system ffmpeg is needed.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from pipeline.core.chords import NO_CHORD, parse_chord
 from pipeline.core.errors import InputError
 from pipeline.core.timeline import Segment, Timeline
 from pipeline.vision.drawing import ChordLabelAnnotator
+from pipeline.vision.video import BROWSER_SAFE_ENCODE, is_browser_safe
 
 logger = logging.getLogger(__name__)
 
@@ -249,14 +250,16 @@ def mux_audio(
 
 
 def _copy_mux(clip: Path, sound: Path, out_path: Path, duration: float) -> bool:
-    """Mux by copying the video stream; False when ffmpeg cannot (e.g. a codec MP4 does not take).
+    """Mux by copying the video stream when browsers play it (H.264, yuv420p), else re-encoding it to that
+    with ffmpeg (MPEG-4 Part 2 from a phone or camera shows blank in a browser); False when ffmpeg cannot.
 
     Raises:
         InputError: ffmpeg finds the clip's video data cut short (a header with missing frames).
     """
     command = [
         _ffmpeg(), "-y", "-loglevel", "error", "-i", str(clip), "-i", str(sound),
-        "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", "-c:a", "aac", "-b:a", "192k",
+        "-map", "0:v:0", "-map", "1:a:0", *(["-c:v", "copy"] if is_browser_safe(clip) else BROWSER_SAFE_ENCODE),
+        "-c:a", "aac", "-b:a", "192k",
         # the audio is padded, then both streams cut, to the clip's length
         "-af", "apad", "-t", f"{duration:.3f}", "-movflags", "+faststart", str(out_path),
     ]

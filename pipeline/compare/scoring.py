@@ -9,9 +9,9 @@ from pathlib import Path
 from pipeline.core.errors import InputError
 from pipeline.core.types import FusionWeights, ModelKind, ModelSet
 from pipeline.models.datasets import LabeledImage
+from pipeline.models.evaluation import EvaluationReport, evaluate_chord_predictions
 from pipeline.models.registry import chord_model_slot
 from pipeline.timeline.analyze import predict_image_files
-from pipeline.models.evaluation import EvaluationReport, evaluate_chord_predictions
 from pipeline.timeline.fusion import fuse_frames
 
 

@@ -278,9 +278,10 @@ def label_chords(model_classes: Sequence[str] = (), used: Sequence[str] = ()) ->
 
 
 def chord_keys(chords: Sequence[str]) -> dict[str, str]:
-    """Keyboard shortcut per chord for the Label page: ``1``-``9``, ``0``, then ``Shift+1`` ...
+    """Keyboard shortcut per chord for the Label page: ``1``-``9``, ``0``, then ``Q``, ``W``, ``E``, ``T`` ...
 
-    Letters are avoided: Streamlit reserves ``C`` and ``R``, and digits are one key whatever the chord.
+    Plain keys only (Shift+digit gives another character on many keyboard layouts); after the digits come
+    letters of the top row, skipping ``C`` and ``R`` (Streamlit's) and ``Z`` (undo).
 
     Args:
         chords: the chords offered, in order (:func:`label_chords`).
@@ -289,5 +290,5 @@ def chord_keys(chords: Sequence[str]) -> dict[str, str]:
         Chord -> shortcut, for the first 20 chords.
     """
     keys = [str(d) for d in (*range(1, 10), 0)]
-    keys += [f"Shift+{k}" for k in keys]
+    keys += list("QWETYUIOPA")
     return dict(zip(chords, keys))

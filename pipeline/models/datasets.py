@@ -17,7 +17,9 @@ import functools
 import hashlib
 import io
 import os
+import re
 import sqlite3
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +37,9 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 GROUPS_FILE = "groups.csv"
 HELD_OUT_SHARE = 0.2
 """Share of a grouped tree's frames that :func:`read_datasets` holds out as ``val`` (whole groups)."""
+RUNS_PER_CLASS = 10
+"""Contiguous runs (in file-name order) each chord folder of a tree without ``groups.csv`` is cut into
+by :func:`holdout_groups`."""
 
 
 @dataclass(frozen=True)
@@ -198,6 +203,102 @@ def _held_out_groups(images: Sequence[LabeledImage], share: float, seed: int) ->
             chosen.add(group)
             taken += sizes[group]
     return chosen
+
+
+def _natural_key(name: str) -> tuple:
+    """Sort key putting ``A-9.jpg`` before ``A-10.jpg``."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", name))
+
+
+def holdout_groups(images: Sequence[LabeledImage], runs: int = RUNS_PER_CLASS) -> list[str]:
+    """A group per image for holdouts and cross-validation folds, so that a held-out frame is not a near
+    twin of a training frame.
+
+    The tree's ``groups.csv`` group where it gives one; otherwise a run of consecutive files: each chord
+    folder's files in natural name order (frames of a recording are named in order: ``A-9`` before
+    ``A-10``) cut into ``runs`` contiguous runs of about equal length.
+
+    Args:
+        images: labeled images (e.g. from :func:`read_datasets`).
+        runs: runs per chord folder where the tree gives no groups.
+
+    Returns:
+        One group key per image, in order (keys of different trees and folders never collide).
+    """
+    keys: list[str] = [""] * len(images)
+    folders: dict[tuple[str, str], list[int]] = {}
+    for index, image in enumerate(images):
+        if image.group:
+            keys[index] = f"{image.domain}:group:{image.group}"
+        else:
+            folders.setdefault((image.domain, str(image.path.parent)), []).append(index)
+    for (domain, folder), members in folders.items():
+        members = sorted(members, key=lambda i: _natural_key(images[i].path.name))
+        for position, index in enumerate(members):
+            keys[index] = f"{domain}:{folder}:run{position * max(1, runs) // len(members)}"
+    return keys
+
+
+def group_folds(labels: Sequence, groups: Sequence | None, folds: int,
+                seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Cross-validation folds, (train indices, test indices) each, that keep every group whole.
+
+    Stratified by label as far as whole groups allow (``StratifiedGroupKFold``, shuffled by ``seed``).
+    Without ``groups``, with fewer groups than folds, or when a fold's training part would lack a
+    class, the folds are stratified folds of single frames (``StratifiedKFold``) instead.
+
+    Args:
+        labels: class of each item.
+        groups: group of each item (e.g. :func:`holdout_groups`), or None.
+        folds: number of folds (at least 2).
+        seed: random seed of the folds.
+    """
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+    labels = np.asarray(labels)
+    placeholder = np.zeros((len(labels), 1))
+    # scikit-learn refuses more folds than the largest class has members (tiny sets: a few per chord)
+    folds = max(2, min(folds, int(np.unique(labels, return_counts=True)[1].max())))
+    if groups is not None and len(np.unique(np.asarray(groups))) >= folds:
+        with warnings.catch_warnings():  # "the least populated class has fewer members than folds"
+            warnings.simplefilter("ignore", UserWarning)
+            splits = list(StratifiedGroupKFold(folds, shuffle=True, random_state=seed)
+                          .split(placeholder, labels, np.asarray(groups)))
+        classes = len(np.unique(labels))
+        if all(len(test) and len(np.unique(labels[train])) == classes for train, test in splits):
+            return splits
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(placeholder, labels))
+
+
+def group_holdout(labels: Sequence, groups: Sequence, fraction: float,
+                  seed: int = 0) -> tuple[np.ndarray, np.ndarray] | None:
+    """(train, holdout) indices: whole groups held out, at most ``fraction`` of each class.
+
+    Groups are taken in a seeded random order, each one whose frames keep every class it holds within
+    ``fraction`` of that class; a class the holdout would take whole stays in training.
+
+    Returns:
+        None when no group fits (e.g. every group is larger than ``fraction`` of its class).
+    """
+    labels, groups = np.asarray(labels), np.asarray(groups).astype(str)
+    budget = {label: fraction * count for label, count in zip(*np.unique(labels, return_counts=True))}
+    members: dict[str, list[int]] = {}
+    for index, group in enumerate(groups):
+        members.setdefault(group, []).append(index)
+    taken = dict.fromkeys(budget, 0)
+    held: list[int] = []
+    for group in sorted(members, key=lambda g: hashlib.sha256(f"{seed}:{g}".encode()).hexdigest()):
+        counts = dict(zip(*np.unique(labels[members[group]], return_counts=True)))
+        if all(taken[label] + n <= budget[label] for label, n in counts.items()):
+            held += members[group]
+            for label, n in counts.items():
+                taken[label] += n
+    holdout = np.array(sorted(held), dtype=int)
+    if not len(holdout):
+        return None
+    return np.setdiff1d(np.arange(len(labels)), holdout), holdout
 
 
 def file_digest(path: str | Path) -> str:

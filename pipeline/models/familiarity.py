@@ -8,7 +8,11 @@ model folder as ``familiarity.safetensors``; a frame's familiarity is its mean s
 ``k`` nearest reference vectors (higher is more familiar). The threshold is the
 :data:`UNFAMILIAR_SHARE` quantile of the familiarity of held-out training-domain frames (the
 training split's holdout, or cross-validation folds where there is none), so about 5 % of familiar
-frames fall below it; a frame below it is "unfamiliar".
+frames fall below it; a frame below it is "unfamiliar". Held-out frames must be unseen footage of the
+domain, not near twins of training frames (a recording's neighbouring frames): holdouts and folds keep
+whole groups (:func:`pipeline.models.datasets.holdout_groups`: a tree's ``groups.csv`` groups, else
+contiguous runs of files in name order), else the threshold sits too high and unseen frames of the
+training domain fall below it.
 
 Two methods, both k-nearest neighbours:
 
@@ -31,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.core.errors import InputError
+from pipeline.models.datasets import group_folds
 
 FAMILIARITY_FILE = "familiarity.safetensors"
 COSINE = "knn-cosine"
@@ -202,13 +207,16 @@ def fit_reference(
     folds: int = 5,
     seed: int = 0,
     domains: Sequence[str] = (),
+    groups: Sequence | None = None,
 ) -> FamiliarityReference:
     """Build a model's reference set from its training vectors and set the threshold.
 
     With ``holdout`` (vectors of held-out training-domain frames, e.g. the early-stopping holdout)
     the threshold is the :data:`UNFAMILIAR_SHARE` quantile of their familiarity against the stored
     reference. Without it (or with fewer than 10 held out), stratified folds of ``vectors`` are
-    scored each against a reference built from the other folds.
+    scored each against a reference built from the other folds; with ``groups`` the folds keep each
+    group whole (:func:`pipeline.models.datasets.group_folds`), so a frame is never scored against its
+    near twins.
 
     Args:
         vectors: (n, d) training vectors (raw: embeddings or feature rows).
@@ -220,6 +228,7 @@ def fit_reference(
         folds: folds when there is no holdout.
         seed: random seed of the sample and the folds.
         domains: names of the training data, for the card.
+        groups: group of each training vector (e.g. :func:`pipeline.models.datasets.holdout_groups`), or None.
 
     Returns:
         The reference (``threshold`` set; ``info`` says how).
@@ -246,8 +255,9 @@ def fit_reference(
         scores = _knn_familiarity(held, reference.astype(np.float32), method, k)
         info = {"threshold_set_on": "holdout", "n_threshold": int(len(held))}
     else:
-        scores = _out_of_fold(transformed, labels, method, k, max_reference, folds, seed)
-        info = {"threshold_set_on": "cross-validation", "n_threshold": int(len(scores))}
+        scores, by_group = _out_of_fold(transformed, labels, method, k, max_reference, folds, seed, groups)
+        info = {"threshold_set_on": "group cross-validation" if by_group else "cross-validation",
+                "n_threshold": int(len(scores))}
     threshold = float(np.quantile(scores, UNFAMILIAR_SHARE)) if len(scores) else float("-inf")
     if not np.isfinite(threshold):  # too few frames to say: everything counts as familiar
         threshold = float(np.min(scores)) if len(scores) else -1e30
@@ -257,13 +267,24 @@ def fit_reference(
 
 
 def _out_of_fold(transformed: np.ndarray, labels: np.ndarray, method: str, k: int, max_reference: int,
-                 folds: int, seed: int) -> np.ndarray:
-    """Familiarity of every vector against a reference of the other folds (stratified, shuffled)."""
-    rng = np.random.default_rng(seed)
-    fold_of = np.empty(len(labels), int)
-    for label in np.unique(labels):
-        members = rng.permutation(np.flatnonzero(labels == label))
-        fold_of[members] = np.arange(len(members)) % folds
+                 folds: int, seed: int, groups: Sequence | None = None) -> tuple[np.ndarray, bool]:
+    """(familiarity of every vector against a reference of the other folds, whether the folds kept
+    groups whole). Folds are stratified and shuffled; by group where ``groups`` allow."""
+    by_group = False
+    if groups is not None and len(labels) >= 2 * folds:
+        splits = group_folds(labels, groups, folds, seed)
+        groups = np.asarray(groups)
+        by_group = all(not set(groups[train]) & set(groups[test]) for train, test in splits)
+        fold_of = np.empty(len(labels), int)
+        for fold, (_, test) in enumerate(splits):
+            fold_of[test] = fold
+        folds = len(splits)
+    else:
+        rng = np.random.default_rng(seed)
+        fold_of = np.empty(len(labels), int)
+        for label in np.unique(labels):
+            members = rng.permutation(np.flatnonzero(labels == label))
+            fold_of[members] = np.arange(len(members)) % folds
     scores = np.full(len(labels), np.nan, np.float32)
     for fold in range(folds):
         inside, outside = fold_of == fold, fold_of != fold
@@ -273,7 +294,7 @@ def _out_of_fold(transformed: np.ndarray, labels: np.ndarray, method: str, k: in
         sample = rest[stratified_sample(labels[rest], max_reference, seed + fold)]
         reference = transformed[sample].astype(np.float16).astype(np.float32)
         scores[inside] = _knn_familiarity(transformed[inside], reference, method, k)
-    return scores[np.isfinite(scores)]
+    return scores[np.isfinite(scores)], by_group
 
 
 def default_domains(trained_on: str) -> list[str]:

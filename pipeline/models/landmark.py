@@ -1,8 +1,10 @@
 """Chord models on hand-landmark features: SVM, random forest and MLP, chosen by cross-validation.
 
 Training tries every (feature version, estimator) pair with a small grid, scores each by stratified
-k-fold accuracy on the frames that show a hand, keeps the best, and calibrates its probabilities
-(Platt scaling through ``CalibratedClassifierCV``) so that fusion and review queues can trust them.
+k-fold accuracy on the frames that show a hand (folds keep whole groups where groups are given:
+:func:`pipeline.models.datasets.holdout_groups`, so a frame is not scored against its near twins),
+keeps the best, and calibrates its probabilities (Platt scaling through ``CalibratedClassifierCV``) so
+that fusion and review queues can trust them.
 
 A model is a folder::
 
@@ -29,7 +31,7 @@ from pipeline.core.errors import InputError
 from pipeline.core.hands import CASCADE_HANDS, HandSettings, HandsResult
 from pipeline.core.types import NOT_COVERED, ChordPrediction, ModelKind
 from pipeline.models.cards import CARD_FILE, LandmarkCard, library_versions, read_card
-from pipeline.models.datasets import LabeledImage, dataset_fingerprint, extract_landmarks
+from pipeline.models.datasets import LabeledImage, dataset_fingerprint, extract_landmarks, group_folds, holdout_groups
 from pipeline.models.familiarity import STANDARDIZED, FamiliarityReference, default_domains, fit_reference
 from pipeline.models.features import FEATURE_VERSIONS, features_matrix
 from pipeline.models.sklearn_io import load_estimator, refuse_pickles, save_estimator
@@ -155,6 +157,7 @@ def train_landmark_model(
     synthetic: bool = False,
     hand_settings: HandSettings = HandSettings(),
     domains: Sequence[str] = (),
+    groups: Sequence[str] | None = None,
     progress: Callable[[str, float], None] | None = None,
 ) -> LandmarkChordModel:
     """Train landmark chord models, keep the best by cross-validation, calibrate it.
@@ -169,6 +172,9 @@ def train_landmark_model(
         trained_on, data_fingerprint, synthetic: recorded in the card.
         hand_settings: how ``results`` were detected (the card keeps them: analysis detects the same way).
         domains: the data sets the frames come from (their names), for the card.
+        groups: each frame's group (:func:`pipeline.models.datasets.holdout_groups`): cross-validation,
+            calibration and the familiarity threshold then use folds that keep groups whole; None:
+            folds of single frames.
         progress: called as ``progress("raw63/svm", cv_accuracy)`` after each candidate.
 
     Returns:
@@ -179,11 +185,11 @@ def train_landmark_model(
     """
     from sklearn.base import clone
     from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.model_selection import GridSearchCV
 
     labels = np.asarray(labels)
-    if len(labels) != len(results):
-        raise ValueError("results and labels must have the same length")
+    if len(labels) != len(results) or (groups is not None and len(groups) != len(results)):
+        raise ValueError("results, labels and groups must have the same length")
     unknown = sorted(set(labels) - set(VOCABULARY))
     if unknown:
         raise InputError(f"Labels {unknown} are not chord names of the vocabulary.")
@@ -201,7 +207,8 @@ def train_landmark_model(
     if folds < 2:
         rare = [str(c) for c, n in zip(chords, counts) if n < 2]
         raise InputError(f"Chords {rare} have fewer than 2 frames with a hand; add frames to cross-validate.")
-    splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    covered_groups = None if groups is None else [str(g) for g, c in zip(groups, covered) if c]
+    splitter = group_folds(y, covered_groups, folds, seed)
     candidates = _candidates(seed)
     scores: dict[str, float] = {}
     best = None
@@ -240,7 +247,7 @@ def train_landmark_model(
         versions=library_versions(ModelKind.LANDMARKS),
     )
     # familiarity: the chosen features of the frames with a hand; threshold from the CV folds
-    reference = fit_reference(X, y, method=STANDARDIZED, folds=folds, seed=seed,
+    reference = fit_reference(X, y, method=STANDARDIZED, folds=folds, seed=seed, groups=covered_groups,
                               domains=list(domains) or default_domains(trained_on))
     card.familiarity = reference.card_entry()
     return LandmarkChordModel(calibrated, card, reference)
@@ -283,6 +290,7 @@ def train_landmark_model_on_images(
     if hands_found:
         hands_found(hands)
     training.setdefault("domains", list(dict.fromkeys(image.domain for image in images if image.domain)))
+    training.setdefault("groups", holdout_groups(images))
     model = train_landmark_model(hands, [image.chord for image in images], data_fingerprint=dataset_fingerprint(images),
                                  hand_settings=hand_settings, **training)
     if out is not None:

@@ -28,13 +28,16 @@ from pipeline.models.image.inputs import read_rgb
 from pipeline.models.landmark import LandmarkChordModel
 from pipeline.timeline.fusion import fuse
 from pipeline.timeline.smoothing import SmoothingSettings, smooth, steady_flags
-from pipeline.vision.hands import HandDetector
 from pipeline.vision.detection import FretboardDetections
+from pipeline.vision.hands import HandDetector, default_hand_workers, detect_stream
 from pipeline.vision.regions import Region, classifier_region, crop_region, hand_choice_box
 from pipeline.vision.video import iter_frames, probe
 
 IMAGE_BATCH = 16
 """Image-model inputs waiting at most for one ``predict`` call (bounds memory; batches amortise the call)."""
+
+PARALLEL_MIN_FRAMES = 16
+"""Sampled frames from which a clip's hands are detected in several processes (below, starting them costs more)."""
 
 
 def resmooth(analysis: Analysis, settings: SmoothingSettings) -> Analysis:
@@ -119,6 +122,8 @@ def analyze_clip(
     detector: HandDetector | None = None,
     smoothing: SmoothingSettings = SmoothingSettings(),
     progress: Callable[[float], None] | None = None,
+    hand_workers: int | None = None,
+    find_hands: bool | None = True,
 ) -> Analysis:
     """Analyse a clip (or a still image) into per-frame chords and a chord timeline.
 
@@ -134,6 +139,13 @@ def analyze_clip(
             frames right with tracking against 0.74 and 0.93 without.
         smoothing: how per-frame chords become the timeline (see :mod:`pipeline.timeline.smoothing`).
         progress: called with the done fraction in [0, 1] after each frame.
+        hand_workers: processes for hand detection (default :func:`pipeline.vision.hands.default_hand_workers`;
+            1 detects in this process). Each frame is detected on its own, so the results do not depend
+            on it; a clip of under :data:`PARALLEL_MIN_FRAMES` sampled frames, or a given ``detector``,
+            is detected here.
+        find_hands: True looks for hands in every frame (the apps draw them); None only when a model
+            reads them (a landmark model, or an image model that sees a region: no MediaPipe at all
+            for a whole-frame image model alone); False never.
 
     Returns:
         The analysis.
@@ -143,34 +155,44 @@ def analyze_clip(
     """
     models = models if isinstance(models, ModelSet) else ModelSet(landmarks=models)
     info = probe(path)
-    own_detector = detector is None
-    detector = detector or HandDetector(hand_settings_for(models))
     span_start = start or 0.0
     span_end = info.duration if end is None else min(end, info.duration)
     rate = fps if fps is not None else info.fps
     expected = 1 if info.is_image else max(1, math.ceil((span_end - span_start) * min(rate, info.fps or rate)))
+    if find_hands is None:
+        find_hands = models.landmarks is not None or (models.image is not None and sees_region(models.image))
+    workers = hand_workers or default_hand_workers()
+    if detector is not None or expected < PARALLEL_MIN_FRAMES:
+        workers = 1
     seen: list[tuple[int, float, HandsResult, object, object]] = []
     image_inputs: list[np.ndarray] = []
     image_predictions: list[ChordPrediction] = []
-    try:
+
+    def located():
         for frame in iter_frames(path, fps=fps, start=start, end=end):
             fretboard = models.detector.detect(frame.image) if models.detector is not None else None
-            hands = detector.detect(frame.image, fretboard_box=hand_choice_box(fretboard, frame.image.shape))
-            region = None
-            if models.image is not None:
-                model_sees, region = image_model_input(frame.image, models.image, fretboard, hands)
-                image_inputs.append(model_sees)
-                if len(image_inputs) == IMAGE_BATCH:
-                    image_predictions += models.image.predict(image_inputs)
-                    image_inputs.clear()
-            seen.append((frame.index, frame.time, hands, fretboard, region))
-            if progress:
-                progress(min(1.0, len(seen) / expected))
-        if image_inputs:
-            image_predictions += models.image.predict(image_inputs)
-    finally:
-        if own_detector:
-            detector.close()
+            yield (frame, fretboard), frame.image, hand_choice_box(fretboard, frame.image.shape)
+
+    if not find_hands:
+        found = (((frame, fretboard), HandsResult((), None, image.shape[1], image.shape[0]))
+                 for (frame, fretboard), image, _ in located())
+    elif detector is not None:
+        found = (((tag, detector.detect(image, fretboard_box=box)) for tag, image, box in located()))
+    else:
+        found = detect_stream(located(), hand_settings_for(models), workers)
+    for (frame, fretboard), hands in found:
+        region = None
+        if models.image is not None:
+            model_sees, region = image_model_input(frame.image, models.image, fretboard, hands)
+            image_inputs.append(model_sees)
+            if len(image_inputs) == IMAGE_BATCH:
+                image_predictions += models.image.predict(image_inputs)
+                image_inputs.clear()
+        seen.append((frame.index, frame.time, hands, fretboard, region))
+        if progress:
+            progress(min(1.0, len(seen) / expected))
+    if image_inputs:
+        image_predictions += models.image.predict(image_inputs)
     by_model: dict[str, list[ChordPrediction]] = {}
     if models.landmarks is not None:
         # One batched predict: the classifier's per-call overhead dwarfs its per-row cost.

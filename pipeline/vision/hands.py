@@ -126,3 +126,85 @@ def _unbordered(hand: Hand, border: float, shape: tuple[int, ...], width: int, h
                     np.float32)
     shift = np.array([dx / small_w, dy / small_h, 0.0], np.float32)
     return Hand.from_normalised(hand.landmarks_norm * grow - shift, hand.handedness, hand.score, width, height)
+
+
+HAND_CHUNK = 4
+"""Frames per task handed to a detection process (fewer round trips; small enough to keep all busy)."""
+
+_pools: dict[int, object] = {}
+_pools_lock = threading.Lock()
+_worker_detectors: dict[HandSettings, HandDetector] = {}
+
+
+def default_hand_workers() -> int:
+    """Processes for one clip's hand detection: the machine's cores, at most 4 (1 on a single core)."""
+    import os
+
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _pool(workers: int):
+    """A process pool of ``workers``, started once per process and kept (starting one costs seconds)."""
+    with _pools_lock:
+        if workers not in _pools:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            # spawn, not fork: MediaPipe's graph and threads do not survive a fork.
+            _pools[workers] = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        return _pools[workers]
+
+
+def _detect_chunk(settings: HandSettings, chunk: list[tuple[np.ndarray, object]]) -> list[HandsResult]:
+    """Worker: the hands of a few frames, each alone (image mode), with this process's own MediaPipe."""
+    import os
+
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    if settings not in _worker_detectors:
+        _worker_detectors[settings] = HandDetector(settings)
+    detector = _worker_detectors[settings]
+    return [detector.detect(image, fretboard_box=box) for image, box in chunk]
+
+
+def detect_stream(items, settings: HandSettings, workers: int = 1):
+    """The hands of a stream of frames, detected in ``workers`` processes, yielded in the stream's order.
+
+    Every frame is detected on its own (MediaPipe's image mode, as :class:`HandDetector` with
+    ``video=False``), so the results equal a serial loop's whatever the split. At most ``2 * workers``
+    chunks of :data:`HAND_CHUNK` frames are in flight, so a clip is never held in memory.
+
+    Args:
+        items: iterable of ``(tag, image, fretboard_box)``: ``tag`` stays in this process and comes back
+            with the frame's hands; ``image`` RGB uint8 (H, W, 3); ``fretboard_box`` (4,) or None.
+        settings: detection settings.
+        workers: processes; 1 detects in this process.
+
+    Yields:
+        ``(tag, HandsResult)`` per item, in order.
+    """
+    if workers <= 1:
+        with HandDetector(settings) as detector:
+            for tag, image, box in items:
+                yield tag, detector.detect(image, fretboard_box=box)
+        return
+    from collections import deque
+
+    pool = _pool(workers)
+    pending: deque = deque()
+
+    def drain(limit: int):
+        while len(pending) > limit:
+            tags, future = pending.popleft()
+            yield from zip(tags, future.result())
+
+    tags, chunk = [], []
+    for tag, image, box in items:
+        tags.append(tag)
+        chunk.append((image, box))
+        if len(chunk) == HAND_CHUNK:
+            pending.append((tags, pool.submit(_detect_chunk, settings, chunk)))
+            tags, chunk = [], []
+            yield from drain(2 * workers)
+    if chunk:
+        pending.append((tags, pool.submit(_detect_chunk, settings, chunk)))
+    yield from drain(0)

@@ -321,6 +321,59 @@ def write_video(path: str | Path, frames: Iterable[np.ndarray], fps: float, qual
     return path
 
 
+BROWSER_SAFE_ENCODE = ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "veryfast", "-crf", "23",
+                       "-vf", "scale=trunc(iw/2)*2:trunc(ih/2)*2", "-movflags", "+faststart"]
+"""ffmpeg output options that make a video stream every browser plays: H.264, yuv420p, even sides."""
+
+
+def video_codec(path: str | Path) -> tuple[str | None, str | None]:
+    """The first video stream's codec and pixel format as ffmpeg names them (``("h264", "yuv420p")``).
+
+    Reads the header with the ffmpeg binary of ``imageio-ffmpeg``; (None, None) when it names no video.
+    """
+    import re
+    import subprocess
+
+    import imageio_ffmpeg
+
+    result = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)],
+                            capture_output=True, text=True)
+    match = re.search(r"Stream #\S+.*?: Video: (\w+)[^,]*, (\w+)", result.stderr)
+    return (match.group(1), match.group(2)) if match else (None, None)
+
+
+def is_browser_safe(path: str | Path) -> bool:
+    """Whether a clip's video is H.264 in yuv420p, which every browser's <video> element decodes."""
+    return video_codec(path) == ("h264", "yuv420p")
+
+
+def browser_safe_video(path: str | Path, out_path: str | Path) -> Path:
+    """A copy of a clip that browsers play: ``path`` itself when it is H.264/yuv420p already, else the clip
+    re-encoded to H.264 (yuv420p, faststart; the sound as AAC) at ``out_path``.
+
+    MPEG-4 Part 2, HEVC, VP9 in mp4 and the like show as a blank or "not playable" video in a browser.
+
+    Raises:
+        InputError: ffmpeg cannot read or re-encode the clip.
+    """
+    import subprocess
+
+    import imageio_ffmpeg
+
+    path, out_path = Path(path), Path(out_path)
+    if path.suffix.lower() in (".mp4", ".m4v") and is_browser_safe(path):
+        return path
+    if out_path.resolve() == path.resolve():
+        raise InputError(f"Re-encoding {path.name} would overwrite it; choose another output path.")
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-i", str(path), "-map", "0:v:0",
+               "-map", "0:a:0?", *BROWSER_SAFE_ENCODE, "-c:a", "aac", str(out_path)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        out_path.unlink(missing_ok=True)
+        raise InputError(f"'{path.name}' could not be re-encoded for the browser: {result.stderr.strip()[-200:]}")
+    return out_path
+
+
 def _checked_path(path: str | os.PathLike) -> Path:
     path = Path(path)
     name = path.name or str(path)

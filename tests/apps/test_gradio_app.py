@@ -254,7 +254,9 @@ def test_landmark_and_image_models_are_fused_and_each_explained(app_url, space_m
     assert label["label"] == _model_answers(note)["image"][0][0]
 
     video, _, table, summary, slider = _analyze(client, PROGRESSION)
-    assert "landmarks: constructed hands (test); image: nothing: random weights (test)." in summary
+    # the models by what they are (issue 18: no training-data description or path)
+    assert "Models: landmarks: svm on raw63 features; image: cnn" in summary, summary
+    assert "constructed hands (test)" not in summary
     weights = FusionWeights.from_models(load_model(landmarks), load_model(cnn))  # from the cards' accuracy
     share = weights.landmarks / (weights.landmarks + weights.image)
     assert f"fuses both models' probabilities (weights from their held-out accuracy: landmarks {share:.2f}, " \
@@ -384,7 +386,7 @@ def test_a_hub_id_not_in_the_cache_is_a_clear_error_and_a_folder_in_its_slot_wor
     cnn = tiny_cnn(folder / "tiny-cnn-slot", seed=4)
     space_models(os.pathsep.join([landmarks, str(cnn)]))
     _, _, table, summary, _ = _analyze(client, PROGRESSION)
-    assert table["data"] and "image: nothing: random weights (test)" in summary and "fuses both models" in summary
+    assert table["data"] and "; image: cnn" in summary and "fuses both models" in summary
 
     # the Space's own start: a one-line reason and exit status 2, no traceback
     env = {**os.environ, "CHORD_SPACE_MODELS": os.pathsep.join([landmarks, NOT_CACHED]), "HF_HUB_OFFLINE": "1",

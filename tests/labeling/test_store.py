@@ -86,7 +86,7 @@ def test_a_file_that_is_not_a_store_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize("bad, message", [
-    ("corrupt", "broken.jpg is not a readable image"),
+    ("corrupt", "'broken.jpg' could not be read as an image"),
     ("truncated", "cut.jpg is not a readable image"),
     ("chord", "Unknown chord name 'H7sus'"),
     ("duplicate", "again.png is already in the label store"),

@@ -9,6 +9,7 @@ import pytest
 
 from pipeline.core.errors import InputError
 from pipeline.core.hands import Hand, HandsResult
+from pipeline.models.datasets import group_holdout
 from pipeline.models.familiarity import (
     COSINE,
     FAMILIARITY_FILE,
@@ -128,3 +129,79 @@ def test_a_landmark_model_without_a_reference_answers_unknown(tmp_path):
     (folder / FAMILIARITY_FILE).unlink()
     predictions = LandmarkChordModel.load(folder).predict(results[:3])
     assert [(p.covered, p.familiarity, p.familiar) for p in predictions] == [(True, None, None)] * 3
+
+
+def _grouped_clusters(groups_per_class: int = 8, per_group: int = 25, seed: int = 11):
+    """Two classes; each group a tight cluster shifted away from its class centre (a recording's frames
+    are near twins of each other, another recording of the chord sits elsewhere)."""
+    rng = np.random.default_rng(seed)
+    x, y, g = [], [], []
+    for label, centre in enumerate(CENTRES[:2]):
+        for group in range(groups_per_class):
+            shift = centre + rng.normal(0, 1.5, centre.shape)
+            x.append(shift + rng.normal(0, 0.05, (per_group, len(centre))))
+            y += [label] * per_group
+            g += [f"{label}-{group}"] * per_group
+    return np.concatenate(x).astype(np.float32), np.array(y), np.array(g)
+
+
+@pytest.mark.parametrize("method", [COSINE, STANDARDIZED])
+def test_a_threshold_set_on_held_out_groups_sits_below_one_set_on_held_out_files(method):
+    x, y, g = _grouped_clusters()
+    by_file = fit_reference(x, y, method=method, folds=4)
+    by_group = fit_reference(x, y, method=method, folds=4, groups=g)
+    assert by_file.info["threshold_set_on"] == "cross-validation"
+    assert by_group.info["threshold_set_on"] == "group cross-validation"
+    assert by_group.threshold < by_file.threshold
+    # the same with an explicit holdout: whole groups against a random tenth of the files
+    train, held = group_holdout(y, g, 0.25, seed=0)
+    assert not set(g[train]) & set(g[held])
+    files = np.random.default_rng(0).permutation(len(y))
+    file_held, file_train = files[:len(held)], files[len(held):]
+    group_threshold = fit_reference(x[train], y[train], method=method, holdout=x[held]).threshold
+    file_threshold = fit_reference(x[file_train], y[file_train], method=method, holdout=x[file_held]).threshold
+    assert group_threshold < file_threshold
+    # unseen groups of the domain: the group threshold calls far more of them familiar
+    fresh, _, _ = _grouped_clusters(seed=12)
+    assert (np.mean(by_group.familiar(by_group.score(fresh)))
+            > np.mean(by_file.familiar(by_file.score(fresh))) + 0.2)
+
+
+def test_holdout_groups_are_the_trees_groups_else_runs_of_files_in_name_order(tmp_path):
+    from pathlib import Path
+
+    from pipeline.models.datasets import LabeledImage, holdout_groups
+
+    names = [f"A-{i}.jpg" for i in (10, 9, 1, 2, 100, 11, 3, 12, 20, 21)]
+    images = [LabeledImage(Path("real/train/A") / name, "A", "train", "", "real") for name in names]
+    images.append(LabeledImage(Path("mixed/train/A/x.jpg"), "A", "train", "7", "mixed"))
+    keys = holdout_groups(images, runs=5)
+    run = dict(zip(names, keys))
+    # natural order 1 2 3 9 10 | 11 12 20 21 100: runs of two
+    assert run["A-1.jpg"] == run["A-2.jpg"] != run["A-3.jpg"] == run["A-9.jpg"]
+    assert run["A-10.jpg"] == run["A-11.jpg"] and run["A-21.jpg"] == run["A-100.jpg"]
+    assert len(set(keys[:-1])) == 5 and keys[-1] == "mixed:group:7"
+
+
+def test_group_folds_and_holdouts_keep_every_group_whole():
+    from pipeline.models.datasets import group_folds
+
+    _, y, g = _grouped_clusters()
+    for train, test in group_folds(y, g, 4, seed=1):
+        assert not set(g[train]) & set(g[test]) and set(y[train]) == {0, 1}
+    train, held = group_holdout(y, g, 0.2, seed=3)
+    assert not set(g[train]) & set(g[held]) and set(y[held]) == {0, 1}
+    assert all(np.sum(y[held] == label) <= 0.2 * np.sum(y == label) for label in (0, 1))
+    assert group_holdout(y, g, 0.1, seed=3) is None  # every group is over a tenth of its class
+    # too few groups for the folds: stratified folds of single frames
+    few = np.array(["a"] * 200 + ["b"] * 200)
+    folds = group_folds(y, few, 4, seed=0)
+    assert len(folds) == 4 and all(set(few[test]) == {"a", "b"} for _, test in folds)
+
+
+def test_a_landmark_model_given_groups_cross_validates_and_sets_its_threshold_by_group():
+    results, labels = chord_hands(24, seed=5)
+    groups = [f"{chord}-{i % 4}" for i, chord in enumerate(labels)]
+    model = train_landmark_model(results, labels, feature_versions=("raw63",), estimators=("svm",), folds=3,
+                                 groups=groups)
+    assert model.card.familiarity["threshold_set_on"] == "group cross-validation"

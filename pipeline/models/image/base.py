@@ -18,9 +18,9 @@ import numpy as np
 from pipeline.core.types import ChordPrediction
 from pipeline.models.cards import ImageModelCard
 from pipeline.models.datasets import LabeledImage
+from pipeline.models.evaluation import EvaluationReport, evaluate_predictions
 from pipeline.models.familiarity import FamiliarityReference
 from pipeline.models.image.inputs import Image, decode_images, normalise, resize_batch
-from pipeline.models.evaluation import EvaluationReport, evaluate_predictions
 
 
 class TorchImageModel:

@@ -23,7 +23,7 @@ from pipeline.core.chords import VOCABULARY
 from pipeline.core.errors import InputError
 from pipeline.core.types import ModelKind
 from pipeline.models.cards import CNN_INPUT_SIZE, IMAGENET_MEAN, IMAGENET_STD, ImageModelCard, library_versions
-from pipeline.models.datasets import LabeledImage, dataset_fingerprint
+from pipeline.models.datasets import LabeledImage, dataset_fingerprint, group_folds, group_holdout, holdout_groups
 from pipeline.models.familiarity import COSINE, default_domains, fit_reference
 from pipeline.models.image.base import TorchImageModel
 from pipeline.models.image.cache import EmbeddingCache, cached_embeddings, embedding_key
@@ -52,12 +52,22 @@ KINDS = (ModelKind.IMAGE, ModelKind.CNN)
 MODES = ("linear-probe", "fine-tune", "from-scratch")
 
 
-def _split_holdout(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Stratified (train, holdout) indices; no holdout when a class has fewer than 3 images or fraction 0."""
+def _split_holdout(labels: np.ndarray, fraction: float, seed: int,
+                   groups: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(train, holdout) indices; no holdout when a class has fewer than 3 images or fraction 0.
+
+    With ``groups`` (:func:`pipeline.models.datasets.holdout_groups`) whole groups are held out
+    (:func:`pipeline.models.datasets.group_holdout`), so held-out frames are not near twins of training
+    frames; without them, or when no group fits, a stratified share of single images.
+    """
     index = np.arange(len(labels))
     _, counts = np.unique(labels, return_counts=True)
     if fraction <= 0 or counts.min() < 3:
         return index, index[:0]
+    if groups is not None:
+        split = group_holdout(labels, groups, fraction, seed)
+        if split is not None:
+            return split
     rng = np.random.default_rng(seed)
     holdout = []
     for chord in np.unique(labels):
@@ -272,14 +282,15 @@ def train_image_model(
             created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             versions=library_versions(ModelKind(kind)),
         )
-        common = dict(card=card, images=images, y=y, epochs=epochs, progress=progress, seed=seed,
+        groups = holdout_groups(images)
+        common = dict(card=card, images=images, y=y, groups=groups, epochs=epochs, progress=progress, seed=seed,
                       input_size=input_size, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
                       holdout_fraction=holdout_fraction, patience=patience, augmentation=augmentation,
                       preprocess=preprocess, autocast=bf16_supported() if autocast is None else autocast)
         if kind == "cnn":
             model = _train_cnn(**common)
         elif mode == "linear-probe":
-            model = _train_probe(card, images, y, backbone or DEFAULT_BACKBONE, input_size, seed, progress,
+            model = _train_probe(card, images, y, groups, backbone or DEFAULT_BACKBONE, input_size, seed, progress,
                                  preprocess, cache_folder)
         else:
             model = _train_fine_tune(backbone=backbone or DEFAULT_BACKBONE, unfreeze_blocks=unfreeze_blocks, **common)
@@ -293,7 +304,7 @@ def train_image_model(
     return model
 
 
-def _train_cnn(card, images, y, epochs, progress, seed, input_size, batch_size, lr, weight_decay,
+def _train_cnn(card, images, y, groups, epochs, progress, seed, input_size, batch_size, lr, weight_decay,
                holdout_fraction, patience, augmentation, preprocess, autocast) -> CNNChordModel:
     import torch
 
@@ -301,15 +312,15 @@ def _train_cnn(card, images, y, epochs, progress, seed, input_size, batch_size, 
     epochs, batch_size, lr = epochs or 6, batch_size or 32, lr or 3e-3
     arch = {"name": "ChordCNN", "stem": 24, "widths": [32, 64, 128, 256], "dropout": 0.2}
     x = decode_images([image.path for image in images], size, preprocess)
-    train_idx, hold_idx = _split_holdout(y, holdout_fraction, seed)
+    train_idx, hold_idx = _split_holdout(y, holdout_fraction, seed, groups)
     net = cnn_module(len(card.classes), arch["stem"], arch["widths"], arch["dropout"])
     net = net.to(memory_format=torch.channels_last)
     decay = [p for n, p in net.named_parameters() if p.ndim > 1]
     no_decay = [p for n, p in net.named_parameters() if p.ndim <= 1]
-    groups = [{"params": decay, "lr": lr, "weight_decay": weight_decay},
-              {"params": no_decay, "lr": lr, "weight_decay": 0.0}]
+    parameter_groups = [{"params": decay, "lr": lr, "weight_decay": weight_decay},
+                        {"params": no_decay, "lr": lr, "weight_decay": 0.0}]
     result = _fit(net, x[train_idx], y[train_idx], x[hold_idx], y[hold_idx], mean=IMAGENET_MEAN, std=IMAGENET_STD,
-                  epochs=epochs, batch_size=batch_size, param_groups=groups, seed=seed, patience=patience,
+                  epochs=epochs, batch_size=batch_size, param_groups=parameter_groups, seed=seed, patience=patience,
                   augmentation=augmentation, channels_last=True, autocast=autocast, label_smoothing=0.05,
                   progress=progress)
     card.architecture = arch
@@ -321,21 +332,33 @@ def _train_cnn(card, images, y, epochs, progress, seed, input_size, batch_size, 
         optimizer="AdamW", lr=lr, weight_decay=weight_decay, schedule="one-cycle (25 % warm-up, cosine)",
         batch_size=batch_size, label_smoothing=0.05, augmentation=asdict(augmentation), horizontal_flip=False,
         bf16_autocast=bool(autocast), channels_last=True, patience=patience, holdout_fraction=holdout_fraction,
-        seed=seed))
+        holdout_by=_holdout_by(groups, hold_idx), seed=seed))
     return _with_familiarity(CNNChordModel(net, card), x, y, train_idx, hold_idx, seed)
 
 
+def _holdout_by(groups: Sequence[str], hold_idx: np.ndarray) -> str:
+    """How the early-stopping holdout was chosen, for the card's recipe."""
+    if not len(hold_idx):
+        return "none"
+    held = {groups[i] for i in hold_idx}
+    whole = all(groups[i] not in held for i in np.setdiff1d(np.arange(len(groups)), hold_idx))
+    return "group" if whole else "file"
+
+
 def _with_familiarity(model: TorchImageModel, x, y: np.ndarray, train_idx: np.ndarray, hold_idx: np.ndarray,
-                      seed: int, embeddings: np.ndarray | None = None) -> TorchImageModel:
+                      seed: int, embeddings: np.ndarray | None = None,
+                      groups: Sequence[str] | None = None) -> TorchImageModel:
     """Give a trained model its familiarity reference (:func:`pipeline.models.familiarity.fit_reference`):
     the embeddings of its training images (unaugmented), the threshold set on the holdout's
-    (cross-validation folds when there is none), the card's domains (else ``trained_on``'s name)."""
+    (cross-validation folds by ``groups`` when there is none), the card's domains (else ``trained_on``'s
+    name)."""
     if embeddings is None:
         embeddings = model.probabilities_and_embeddings(list(x.permute(0, 2, 3, 1).numpy()))[1]
     card = model.card
     domains = list(getattr(card, "domains", None) or default_domains(card.trained_on))
     model.familiarity = fit_reference(embeddings[train_idx], y[train_idx], method=COSINE, seed=seed, domains=domains,
-                                      holdout=embeddings[hold_idx] if len(hold_idx) else None)
+                                      holdout=embeddings[hold_idx] if len(hold_idx) else None,
+                                      groups=None if groups is None else [groups[i] for i in train_idx])
     card.familiarity = model.familiarity.card_entry()
     return model
 
@@ -367,9 +390,10 @@ def _backbone_card(card: ImageModelCard, spec, backbone, processor,
     return size, mean, std
 
 
-def _train_probe(card, images, y, spec, input_size, seed, progress, preprocess, cache_folder) -> TransformerChordModel:
+def _train_probe(card, images, y, groups, spec, input_size, seed, progress, preprocess,
+                 cache_folder) -> TransformerChordModel:
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.model_selection import GridSearchCV
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
@@ -392,7 +416,7 @@ def _train_probe(card, images, y, spec, input_size, seed, progress, preprocess, 
     folds = int(min(5, counts.min()))
     if folds >= 2:
         search = GridSearchCV(head, {"logisticregression__C": [0.01, 0.1, 1.0]},
-                              cv=StratifiedKFold(folds, shuffle=True, random_state=seed), n_jobs=1).fit(X, names)
+                              cv=group_folds(names, groups, folds, seed), n_jobs=1).fit(X, names)
         head = search.best_estimator_
         card.metrics["cv_accuracy"] = float(search.best_score_)
         card.recipe = {"head": "StandardScaler + LogisticRegression", "C": search.best_params_["logisticregression__C"],
@@ -408,10 +432,10 @@ def _train_probe(card, images, y, spec, input_size, seed, progress, preprocess, 
                      "embedding_cache_misses": misses})
     everything = np.arange(len(y))
     return _with_familiarity(TransformerChordModel(backbone, processor, head, card), None, y, everything,
-                             everything[:0], seed, embeddings=np.asarray(X, np.float32))
+                             everything[:0], seed, embeddings=np.asarray(X, np.float32), groups=groups)
 
 
-def _train_fine_tune(card, images, y, epochs, progress, seed, input_size, batch_size, lr, weight_decay,
+def _train_fine_tune(card, images, y, groups, epochs, progress, seed, input_size, batch_size, lr, weight_decay,
                      holdout_fraction, patience, augmentation, preprocess, autocast, backbone,
                      unfreeze_blocks) -> TransformerChordModel:
     import torch
@@ -438,12 +462,12 @@ def _train_fine_tune(card, images, y, epochs, progress, seed, input_size, batch_
             for p in module.parameters():
                 p.requires_grad_(True)
         trainable = [p for p in model.parameters() if p.requires_grad]
-    groups = [{"params": head.parameters(), "lr": lr * 20, "weight_decay": 0.0}]
+    parameter_groups = [{"params": head.parameters(), "lr": lr * 20, "weight_decay": 0.0}]
     if trainable:
-        groups.insert(0, {"params": trainable, "lr": lr, "weight_decay": weight_decay})
-    train_idx, hold_idx = _split_holdout(y, holdout_fraction, seed)
+        parameter_groups.insert(0, {"params": trainable, "lr": lr, "weight_decay": weight_decay})
+    train_idx, hold_idx = _split_holdout(y, holdout_fraction, seed, groups)
     result = _fit(net, x[train_idx], y[train_idx], x[hold_idx], y[hold_idx], mean=mean, std=std, epochs=epochs,
-                  batch_size=batch_size, param_groups=groups, seed=seed, patience=patience,
+                  batch_size=batch_size, param_groups=parameter_groups, seed=seed, patience=patience,
                   augmentation=augmentation, channels_last=False, autocast=autocast, label_smoothing=0.05,
                   progress=progress)
     for p in model.parameters():
@@ -453,5 +477,6 @@ def _train_fine_tune(card, images, y, epochs, progress, seed, input_size, batch_
         optimizer="AdamW", lr_backbone=lr, lr_head=lr * 20, weight_decay=weight_decay,
         schedule="one-cycle (25 % warm-up, cosine)", batch_size=batch_size, label_smoothing=0.05,
         unfreeze_blocks=unfreeze_blocks, augmentation=asdict(augmentation), horizontal_flip=False,
-        bf16_autocast=bool(autocast), patience=patience, holdout_fraction=holdout_fraction, seed=seed))
+        bf16_autocast=bool(autocast), patience=patience, holdout_fraction=holdout_fraction,
+        holdout_by=_holdout_by(groups, hold_idx), seed=seed))
     return _with_familiarity(TransformerChordModel(model, processor, head, card), x, y, train_idx, hold_idx, seed)
