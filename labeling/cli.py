@@ -15,6 +15,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from labeling.batches import add_batch, is_batch_folder
 from labeling.database import DB_FILE, store_error
 from labeling.export import FORMATS as EXPORT_FORMATS
 from labeling.export import export_snapshot
@@ -36,14 +37,16 @@ def _store(args: argparse.Namespace) -> LabelStore:
 
 
 def cmd_add(args: argparse.Namespace) -> int:
-    """``add PATH``: add a clip, a folder of images or a dataset (folder or zip); returns the exit status."""
+    """``add PATH``: add a clip, a folder of images, a dataset (folder or zip) or a batch result folder; returns the exit status."""
     path = Path(args.path)
     if not path.exists():
         raise InputError(f"Nothing at {path}.")
     model = ModelRef.load(args.model) if args.model else None
     duplicates = "skip" if args.skip_duplicates else "error"
     with _store(args) as store:
-        if path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES:
+        if path.is_dir() and is_batch_folder(path):  # python -m pipeline batch --out: its finished clips
+            result = add_batch(store, path, on_duplicate="skip")
+        elif path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES:
             result = add_clip(store, path, fps=args.fps, start=args.start, end=args.end, model=model, name=args.clip,
                               on_duplicate=duplicates, workers=args.workers)
         elif args.format == "images" or (path.is_dir() and args.clip):
@@ -226,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     add = commands.add_parser("add", help="add frames: a clip, a folder of images, "
-                                          "an ImageFolder/YOLO/COCO export or zip")
+                                          "an ImageFolder/YOLO/COCO export or zip, or a batch result folder")
     add.add_argument("path")
     add.add_argument("--format", default="auto", choices=IMPORT_FORMATS, help="dataset format (default: detected)")
     add.add_argument("--fps", type=positive, default=1.0, help="frames sampled per second of a clip")

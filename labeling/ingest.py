@@ -180,14 +180,14 @@ def add_clip(
     boxes = _clip_boxes(path)
     items = []
     for frame in iter_frames(path, fps=fps, start=start, end=end):
-        data = _jpeg(frame.image, f"frame {frame.index} of {path.name}", JPEG_QUALITY)
+        data = encode_jpeg(frame.image, f"frame {frame.index} of {path.name}", JPEG_QUALITY)
         items.append(NewFrame(source=f"{path.name}@{frame.time:.3f}s", data=data, ext=".jpg",
                               time=frame.time, frame_index=frame.index, box=boxes.get(frame.index)))
     clip = ClipInfo(name, digest, str(path.resolve()), info.fps, info.duration)
     return _add(store, items, clip, model, "import", on_duplicate, workers)
 
 
-def _jpeg(image, what: str, quality: int) -> bytes:
+def encode_jpeg(image, what: str, quality: int) -> bytes:
     """An RGB uint8 (H, W, 3) image as JPEG bytes.
 
     Raises:
@@ -223,7 +223,7 @@ def label_analysed_frame(store: LabelStore, image, frame, chord: str, *, clip: s
         InputError: an unknown chord (nothing is stored), or an image that cannot be encoded.
     """
     chord = parse_chord(chord)
-    data = _jpeg(image, f"frame {frame.index} of {clip}", CORRECTION_JPEG_QUALITY)
+    data = encode_jpeg(image, f"frame {frame.index} of {clip}", CORRECTION_JPEG_QUALITY)
     predictions = tuple(NewPrediction(f"{author}-{slot}", author, p.chord, p.probability, p.covered)
                         for slot, p in frame.by_model.items())
     result = store.add_frames([NewFrame(source=f"{author}:{clip}@{frame.time:.3f}s", data=data, ext=".jpg",

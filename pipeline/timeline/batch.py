@@ -33,6 +33,9 @@ DONE_FILE = "done.json"
 """A clip's completion marker: its summary row, written after its results."""
 FAILED_FILE = "failed.json"
 """A failed clip's summary row (with the reason in ``error``); the clip is tried again next run."""
+SUMMARY_FILE = "summary.csv"
+"""The summary table every batch result folder holds (beside ``summary.parquet``)."""
+
 SUMMARY_COLUMNS = ["clip", "name", "duration", "chords", "segments", "familiar_share", "seconds", "error"]
 
 
@@ -166,7 +169,7 @@ def write_summary(out: str | Path) -> pd.DataFrame:
     table = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
     table["familiar_share"] = table["familiar_share"].astype("float64")
     table.to_parquet(out / "summary.parquet", index=False)
-    table.to_csv(out / "summary.csv", index=False)
+    table.to_csv(out / SUMMARY_FILE, index=False)
     return table
 
 
