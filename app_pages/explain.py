@@ -12,9 +12,9 @@ from app_pages.ui.files import digest_of
 from app_pages.ui.messages import show_error
 from app_pages.ui.sidebar import chosen_models
 from app_pages.ui.state import current_analysis
-from pipeline.explain.service import explain_landmarks
+from pipeline.explain.service import evidence_size, explain_landmarks, too_small_to_draw
 from pipeline.models.catalogue import IMAGE_KINDS
-from pipeline.text import NO_HAND_IN_FRAME, NO_HAND_TO_ATTRIBUTE
+from pipeline.text import NO_HAND_IN_FRAME, NO_HAND_TO_ATTRIBUTE, too_small_note
 from pipeline.vision.drawing import annotate_frame, frame_box
 from pipeline.vision.overlays import FingerAnnotator, HeatmapAnnotator, side_by_side
 
@@ -120,6 +120,11 @@ elif st.toggle("Show the occlusion heatmap", value=True, key="explain_heatmap",
                                                   model, frame, image)
         except Exception as error:  # noqa: BLE001
             show_error(error)
+    for name, attribution in list(attributions.items()):
+        if too_small_to_draw(attribution):  # a colour scale stretched over noise would mislead
+            st.info(f"{name}: " + too_small_note("heatmap", attribution.target, attribution.probability,
+                                                 evidence_size(attribution)), icon=":material/info:")
+            del attributions[name]
     if attributions:
         def describe(name, attribution) -> str:
             settings = attribution.settings
@@ -160,6 +165,10 @@ elif st.toggle("Show which fingers decided (Captum feature ablation over finger 
                 attribution = explain_landmarks(hand, models[name], wanted, width=image.shape[1], height=image.shape[0])
             except Exception as error:  # noqa: BLE001
                 show_error(error)
+                continue
+            if too_small_to_draw(attribution):
+                st.info(f"{name}: " + too_small_note("fingers", attribution.target, attribution.probability,
+                                                     evidence_size(attribution)), icon=":material/info:")
                 continue
             st.image(FingerAnnotator().annotate(image, attribution),
                      caption=f"{name}: drop in p({attribution.target}) when a finger group is removed")

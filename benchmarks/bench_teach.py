@@ -25,7 +25,8 @@ from pipeline.models.datasets import LabeledImage, extract_landmarks, read_image
 from pipeline.models.image.training import train_image_model
 from pipeline.models.landmark import train_landmark_model, train_landmark_model_on_images
 from pipeline.models.registry import load_model_set
-from pipeline.teach.training import teach
+from pipeline.teach.clips import TEACH_FPS
+from pipeline.teach.training import CNN_EPOCHS, teach
 from pipeline.timeline.analyze import predict_image_files
 from pipeline.vision.video import read_image, write_video
 
@@ -61,12 +62,14 @@ def accuracy(models, images: list[LabeledImage]) -> dict[str, float]:
     return {**score, "fused": float(np.mean([p.chord == t for p, t in zip(fused, truth)]))}
 
 
-def bench_teach(clips: list[Path], test: list[LabeledImage], work: Path) -> list:
+def bench_teach(clips: list[Path], test: list[LabeledImage], work: Path, fps: float = TEACH_FPS,
+                epochs: int = CNN_EPOCHS) -> list:
+    """Teach from the clips (at ``fps``, ``epochs`` CNN epochs) and score the pair on the test frames."""
     started = time.perf_counter()
-    result = teach(clips, work / "taught", name="bench")
+    result = teach(clips, work / "taught", name="bench", fps=fps, epochs=epochs)
     seconds = time.perf_counter() - started
     score = accuracy(load_model_set([str(p) for p in result.model_folders()]), test)
-    return ["teach (10 clips x 4 s)", f"{seconds:.0f}", result.n_train, f"{result.accuracy.get('fused', 0):.3f}",
+    return [f"teach ({len(clips)} clips x 4 s, {fps:g} fps)", f"{seconds:.0f}", result.n_train, f"{result.accuracy.get('fused', 0):.3f}",
             f"{score['landmarks']:.3f}", f"{score['image']:.3f}", f"{score['fused']:.3f}"]
 
 
@@ -116,11 +119,13 @@ def main() -> None:
     parser.add_argument("--real", type=Path, default=get_settings().real_data)
     parser.add_argument("--skip-curve", action="store_true")
     parser.add_argument("--skip-train", action="store_true")
+    parser.add_argument("--fps", type=float, nargs="+", default=[TEACH_FPS], help="teach at each of these rates")
+    parser.add_argument("--epochs", type=int, default=CNN_EPOCHS)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         clips, test = make_clips(args.real, work)
-        rows = [bench_teach(clips, test, work)]
+        rows = [bench_teach(clips, test, work, fps, args.epochs) for fps in args.fps]
         if not args.skip_train:
             rows.append(bench_train(args.real, test, work))
         print_table(f"Clips to models ({len(test)} test frames: the last {TEST_FRAMES} of each chord)",

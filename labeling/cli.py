@@ -37,7 +37,8 @@ def _store(args: argparse.Namespace) -> LabelStore:
 
 
 def cmd_add(args: argparse.Namespace) -> int:
-    """``add PATH``: add a clip, a folder of images, a dataset (folder or zip) or a batch result folder; returns the exit status."""
+    """``add PATH``: add a clip, a folder of images, a dataset (folder or zip) or a batch result folder;
+    returns the exit status."""
     path = Path(args.path)
     if not path.exists():
         raise InputError(f"Nothing at {path}.")

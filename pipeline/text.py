@@ -326,6 +326,32 @@ def finger_note(target: str, probability: float, scores: dict[str, float], decis
             f"**{decisive}**. {aside}")
 
 
+def too_small_note(kind: str, target: str, probability: float, evidence: float) -> str:
+    """The note shown instead of an explanation whose evidence is too small to draw
+    (:func:`pipeline.explain.service.too_small_to_draw`).
+
+    Args:
+        kind: "heatmap" (an image model's occlusion map) or "fingers" (a landmark model's finger attribution).
+        target: the explained chord.
+        probability: the model's probability of it.
+        evidence: the largest drop of the map, or the spread (largest minus smallest) of the finger scores.
+
+    Returns:
+        One markdown paragraph.
+    """
+    what = "Occlusion heatmap" if kind == "heatmap" else "Finger attribution"
+    if probability < 0.01:
+        why = (f"the model gives **{target}** p {probability:.3f}, so there is no evidence for it to show; "
+               f"pick a chord the model considers, or (the top chord)")
+    elif kind == "heatmap":
+        why = (f"covering any part of the picture lowers p({target}) by at most {evidence:.3f}, too little "
+               f"to draw: the model's answer does not depend on one place in the picture")
+    else:
+        why = (f"removing any one finger changes p({target}) about equally (the scores differ by at most "
+               f"{evidence:.3f}), so no finger decided it: the model's answer rests on the hand as a whole")
+    return f"**{what}: nothing to draw** for **{target}** (p {probability:.2f}): {why}."
+
+
 def teach_summary(accuracy: Mapping[str, float], n_train: int, n_held_out: int, seconds: float) -> str:
     """One line on a teaching session: frames, time, and the held-out accuracy of each model and fused."""
     names = {"landmarks": "landmarks", "image": "CNN", "fused": "fused"}

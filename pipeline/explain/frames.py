@@ -18,7 +18,7 @@ from pipeline.core.errors import InputError
 from pipeline.core.types import Analysis, FrameResult, ModelSet
 from pipeline.explain import service
 from pipeline.explain.attribution import Attribution
-from pipeline.text import finger_note, frame_summary, heatmap_note, no_hand_attribution_note
+from pipeline.text import finger_note, frame_summary, heatmap_note, no_hand_attribution_note, too_small_note
 from pipeline.timeline.analyze import image_model_input
 from pipeline.vision.drawing import annotate_frame
 from pipeline.vision.overlays import FingerAnnotator, HeatmapAnnotator
@@ -105,7 +105,8 @@ def explained_model_kind(models: ModelSet, choice: str | None) -> str:
 def frame_attribution(image: np.ndarray, frame: FrameResult, target: str | None, models: ModelSet,
                       which: str) -> tuple[np.ndarray | None, str, str]:
     """Why one model said what it said on an analysed frame, drawn: an occlusion heatmap for the image
-    model, the fingers' attribution for the landmark model; or no picture and why.
+    model, the fingers' attribution for the landmark model; or no picture and why (no hand, or evidence
+    too small to draw: :func:`pipeline.explain.service.too_small_to_draw`).
 
     Args:
         image: the frame, RGB uint8 (H, W, 3).
@@ -126,6 +127,9 @@ def frame_attribution(image: np.ndarray, frame: FrameResult, target: str | None,
                          f"answers {', '.join(model.classes)}. Choose one of those, or (the top chord).")
     if which == "image":
         result = explain_image_frame(image, frame, models.image, target)
+        if service.too_small_to_draw(result):
+            return None, f"Occlusion heatmap: {result.target}: nothing to draw", too_small_note(
+                "heatmap", result.target, result.probability, service.evidence_size(result))
         picture = HeatmapAnnotator().annotate(image, result)
         return picture, f"Occlusion heatmap: {result.target}", heatmap_note(
             result.target, result.probability, result.settings["region"], result.seconds)
@@ -133,6 +137,9 @@ def frame_attribution(image: np.ndarray, frame: FrameResult, target: str | None,
     if hand is None:
         return None, "Attribution: no hand in this frame", no_hand_attribution_note(models.image is not None)
     result = service.explain_landmarks(hand, models.landmarks, target=target)
+    if service.too_small_to_draw(result):
+        return None, f"Finger attribution: {result.target}: nothing to draw", too_small_note(
+            "fingers", result.target, result.probability, service.evidence_size(result))
     picture = FingerAnnotator().annotate(image, result)
     return picture, f"Finger attribution: {result.target}", finger_note(
         result.target, result.probability, result.scores, result.decisive, models.image is not None)

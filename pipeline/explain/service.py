@@ -46,6 +46,40 @@ OCCLUSIONS: dict[str, type[FrameOcclusion]] = {
     ExplainMethod.ADAPTIVE: AdaptiveOcclusion,
 }
 """Method -> the class that computes it (``auto`` is ``adaptive``)."""
+EVIDENCE_FLOOR = 0.01
+"""Evidence below this, in probability, is too small to draw: a target the model gives under 1 %, an
+occlusion map whose largest drop is under 0.01, finger scores all within 0.01 of each other (a colour
+scale stretched over them would show noise as evidence)."""
+
+
+def evidence_size(result: Attribution | FingerAttribution) -> float:
+    """How much an explanation has to show, in probability: an occlusion map's largest drop, or the spread
+    (largest minus smallest) of finger scores; 0 for an empty or undefined one.
+
+    Args:
+        result: an occlusion :class:`~pipeline.explain.attribution.Attribution` or a
+            :class:`~pipeline.explain.fingers.FingerAttribution`.
+    """
+    scores = getattr(result, "scores", None)
+    values = np.asarray(list(scores.values()) if scores is not None else result.map, np.float64)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return 0.0
+    return float(values.max() - values.min()) if scores is not None else float(values.max())
+
+
+def too_small_to_draw(result: Attribution | FingerAttribution) -> bool:
+    """Whether an explanation has too little evidence to draw (see :data:`EVIDENCE_FLOOR`).
+
+    Args:
+        result: an occlusion :class:`~pipeline.explain.attribution.Attribution` (its ``map``) or a
+            :class:`~pipeline.explain.fingers.FingerAttribution` (its ``scores``).
+
+    Returns:
+        True when the target's probability is below the floor, the map's largest drop is below it, or the
+        finger scores all lie within it of each other.
+    """
+    return not (result.probability >= EVIDENCE_FLOOR and evidence_size(result) >= EVIDENCE_FLOOR)
 
 
 def explain_frame(
@@ -203,4 +237,4 @@ def explain_path(path: str | Path, model, out: str | Path, time_s: float = 0.0, 
     return result, out
 
 
-__all__ = ["METHODS", "OCCLUSIONS", "explain_frame", "explain_landmarks", "explain_path", "untrained_like"]
+__all__ = ["EVIDENCE_FLOOR", "METHODS", "OCCLUSIONS", "evidence_size", "too_small_to_draw", "explain_frame", "explain_landmarks", "explain_path", "untrained_like"]

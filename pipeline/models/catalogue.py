@@ -7,6 +7,7 @@ Loading is the registry's job (:mod:`pipeline.models.registry`); this module rea
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,8 @@ IMAGE_KINDS = (ModelKind.IMAGE, ModelKind.CNN)
 """Model card kinds of image chord models (a transformers backbone, or the compact CNN)."""
 NONE = "(none)"
 """What the studio's model pickers offer for "no model of this kind"."""
+TEACH_FILE = "teach.json"
+"""The file that marks a taught folder (``python -m pipeline teach``) and names its model subfolders."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,17 @@ def model_entry(spec: str | Path | None) -> ModelEntry:
     return ModelEntry(folder.name, folder, kind, card_fields(folder))
 
 
+def taught_model_folders(folder: str | Path) -> list[Path]:
+    """The model folders of a taught folder (the ``models`` its ``teach.json`` names, landmarks first);
+    empty when the folder is not a taught one or its ``teach.json`` does not read."""
+    record = Path(folder) / TEACH_FILE
+    try:
+        names = json.loads(record.read_text(encoding="utf-8"))["models"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    return [Path(folder) / str(names[slot]) for slot in ("landmarks", "image") if slot in names]
+
+
 def card_fields(folder: Path) -> dict:
     """The fields of a folder's card (:func:`pipeline.models.cards.read_card`) as ``card.json`` spells them,
     for listing; empty when the folder has no card that reads (a detector's ``best.pt`` alone, the sample
@@ -122,17 +136,20 @@ def discover_models(store_root: str | Path | None = None, extra: Sequence[str | 
 
     Returns:
         The sample model first, then ``CHORD_STUDIO_HOME/models/*``, the store's ``models/*`` and
-        ``extra``, in that order.
+        ``extra``, in that order; a taught folder (:func:`taught_model_folders`) gives its two models,
+        named ``<folder>/<model>``.
     """
     entries = [model_entry(None)]
     seen = {str(entries[0].folder.resolve())}
     roots = [get_settings().models_dir] + ([Path(store_root) / "models"] if store_root else [])
     candidates = [p for root in roots if root.is_dir() for p in sorted(root.iterdir()) if p.is_dir()]
-    for folder in [*candidates, *map(Path, extra)]:
+    for folder in [part for p in [*candidates, *map(Path, extra)] for part in (taught_model_folders(p) or [p])]:
         try:
             entry = model_entry(folder)
         except InputError:
             continue
+        if (folder.parent / TEACH_FILE).is_file():
+            entry = ModelEntry(f"{folder.parent.name}/{folder.name}", entry.folder, entry.kind, entry.card)
         if str(Path(entry.folder).resolve()) not in seen:
             seen.add(str(Path(entry.folder).resolve()))
             entries.append(entry)

@@ -22,6 +22,7 @@ from pipeline.core.chords import NO_CHORD
 from pipeline.core.errors import InputError
 from pipeline.core.hands import CASCADE_HANDS
 from pipeline.core.types import ModelSet
+from pipeline.models.catalogue import TEACH_FILE, taught_model_folders
 from pipeline.models.datasets import LabeledImage, dataset_fingerprint, extract_landmarks
 from pipeline.models.image.training import train_image_model
 from pipeline.models.landmark import train_landmark_model
@@ -29,8 +30,6 @@ from pipeline.models.registry import load_model_set
 from pipeline.teach.clips import TEACH_FPS, FrameCounts, SampledFrame, check_counts, sample_clips, teach_clips
 from pipeline.timeline.analyze import predict_image_files
 
-TEACH_FILE = "teach.json"
-"""The file that marks a taught folder and names its two models."""
 MODEL_FOLDERS = {"landmarks": "landmarks", "image": "cnn"}
 """Slot -> subfolder of a taught folder."""
 CNN_EPOCHS = 8
@@ -77,11 +76,10 @@ def taught_models(folder: str | Path) -> list[Path]:
     Raises:
         InputError: the folder is not a taught pair.
     """
-    folder = Path(folder)
-    if not is_taught(folder):
-        raise InputError(f"{folder} is not a taught model folder (no {TEACH_FILE}).")
-    names = json.loads((folder / TEACH_FILE).read_text(encoding="utf-8"))["models"]
-    return [folder / names[slot] for slot in MODEL_FOLDERS if slot in names]
+    folders = taught_model_folders(folder)
+    if not folders:
+        raise InputError(f"{folder} is not a taught model folder (no readable {TEACH_FILE}).")
+    return folders
 
 
 def expand_taught(specs: Sequence[str | Path | None]) -> list[str | Path | None]:

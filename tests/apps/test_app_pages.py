@@ -45,13 +45,23 @@ def test_sidebar_and_every_page_render(studio_env):
     assert "Analyze a clip first" in at.info[0].value
 
 
-def test_finger_attribution_on_the_explain_page(studio_env, tiny_model, shown_images):
-    from pipeline.explain.service import explain_landmarks
+def test_finger_attribution_on_the_explain_page(studio_env, tiny_model, shown_images, monkeypatch):
+    from pipeline.explain import service
     from pipeline.models.landmark import LandmarkChordModel
     from pipeline.vision.hands import HandDetector
     from pipeline.vision.overlays import FingerAnnotator
     from pipeline.vision.video import read_frame
 
+    # The tiny model gives every finger group 0 on this real hand, which the page (rightly, issue 18) says
+    # instead of drawing; spread the scores so that there is a drawing to check.
+    real = service.explain_landmarks
+
+    def explain_landmarks(*args, **kwargs):
+        result = real(*args, **kwargs)
+        result.scores = {name: 0.1 * k for k, name in enumerate(result.scores)}
+        return result
+
+    monkeypatch.setattr(service, "explain_landmarks", explain_landmarks)
     clip = SAMPLES / "strumming_em_d.mp4"
     at = analyze_sample(open_app(), clip.name)
     at.button(key="explain_frame_button").click().run()
@@ -78,8 +88,7 @@ def test_finger_attribution_on_the_explain_page(studio_env, tiny_model, shown_im
     expected = FingerAnnotator().annotate(frame, explain_landmarks(hands.fretting, model, width=frame.shape[1],
                                                                    height=frame.shape[0]))
     # The JPEG's noise: measured 1.3 overall and 5 on the drawing, where the plain frame differs by 70.
-    # (The tiny model gives every finger group 0 on this real hand, so this checks the hand's place and
-    # drawing, not the colours by score; tests/test_explain.py checks the scores.)
+    # (The scores are the spread ones above; tests/explain checks the real scores.)
     drawn = np.abs(expected.astype(int) - frame).sum(2) > 0
     assert drawn.mean() > 0.01
     difference = np.abs(fingers.astype(float) - expected)
