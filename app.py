@@ -30,6 +30,7 @@ PAGES = [
     st.Page("app_pages/compare.py", title="Compare", icon=":material/compare:"),
     st.Page("app_pages/listen.py", title="Listen", icon=":material/music_note:"),
     st.Page("app_pages/models.py", title="Models", icon=":material/model_training:"),
+    st.Page("app_pages/teach.py", title="Teach", icon=":material/school:"),
 ]
 
 page = st.navigation(PAGES)

@@ -15,11 +15,13 @@ import streamlit as st
 from app_pages.ui.cache import analysis_for, frame_image, model_set
 from app_pages.ui.files import derived_path, digest_of, session_dir
 from app_pages.ui.messages import show_error, synthetic_note
-from app_pages.ui.pickers import model_choice
+from app_pages.ui.pickers import MODEL_SLOTS, model_choice
+from app_pages.ui.recall import forget, remember
 from app_pages.ui.sidebar import chosen_models, fps
 from app_pages.ui.state import current_analysis
 from pipeline.core.errors import InputError
-from pipeline.figures import answers_figure, timeline_figure
+from pipeline.figures import PLOTLY_CONFIG, answers_figure, selected_time, timeline_figure
+from pipeline.models.catalogue import NONE
 from pipeline.core.config import get_studio_settings
 from pipeline.samples import fretboard_boxes, ground_truth, sample_clips, sample_twin
 from pipeline.text import (
@@ -41,12 +43,25 @@ if not chosen_models("chord"):
     st.warning("Choose a landmark or an image model in the sidebar: the analysis needs one.")
     st.stop()
 
+samples = sample_clips()
+kept = st.session_state.get("current")
+kept_path = Path(kept["path"]) if kept else None
+if kept and "analyze_source" not in st.session_state:
+    # Back on the page (Streamlit dropped its widgets' state), or a reload brought the analysis back: the
+    # controls show what produced the result below them.
+    st.session_state["analyze_source"] = "Sample clip" if kept_path in samples else "Upload"
+    if kept_path in samples:
+        st.session_state["analyze_sample"] = kept_path
+    st.session_state["analyze_start"] = float(kept.get("start") or 0.0)
+    st.session_state["analyze_end"] = float(kept.get("end") or 0.0)
+    for slot in MODEL_SLOTS:
+        st.session_state[f"analyze_{slot}"] = kept.get("models", {}).get(slot) or NONE
+
 left, right = st.columns([2, 1])
 with left:
     source = st.radio("Clip", ["Sample clip", "Upload"], horizontal=True, key="analyze_source")
     path = None
     if source == "Sample clip":
-        samples = sample_clips()
         path = st.selectbox("Sample clip", samples, format_func=lambda p: p.name, key="analyze_sample")
     else:
         upload = st.file_uploader(
@@ -57,8 +72,14 @@ with left:
                 path = save_upload(upload.getvalue(), upload.name, session_dir("uploads"), limits)
             except InputError as error:
                 st.error(str(error))
-    start = st.number_input("Start (s)", 0.0, value=0.0, step=1.0, key="analyze_start")
-    end = st.number_input("End (s, 0 = to the end)", 0.0, value=0.0, step=1.0, key="analyze_end")
+                forget()  # the result below was not this upload's
+        elif kept_path is not None and kept_path not in samples and kept_path.exists():
+            path = kept_path  # the upload analysed below: the browser forgets the file, the studio keeps it
+            st.caption(f"Analysed upload: **{kept_path.name}**; upload another clip to replace it.")
+    start = st.number_input("Start (s)", 0.0, step=1.0, key="analyze_start",
+                            **({} if "analyze_start" in st.session_state else {"value": 0.0}))
+    end = st.number_input("End (s, 0 = to the end)", 0.0, step=1.0, key="analyze_end",
+                          **({} if "analyze_end" in st.session_state else {"value": 0.0}))
 with right:
     choice = model_choice("analyze", side_by_side=False)
     if choice is None:
@@ -74,8 +95,12 @@ if st.button("Analyze", type="primary", disabled=path is None or choice is None,
         st.session_state["current"] = {"path": str(path), "models": choice.names, "fps": rate,
                                        "start": start or None, "end": end or None}
         st.session_state["frame_index"] = 0
+        st.session_state["_video_start"] = None  # a new clip plays from its start; an old click is not a seek
+        st.session_state["_seek_applied"] = selected_time(st.session_state.get("timeline_chart"))
+        remember(st.session_state["current"])  # a reload of the page brings it back
     except Exception as error:  # noqa: BLE001 - every failure becomes a message, never a traceback
         show_error(error)
+        forget()  # the result below would not be what the controls show
     finally:
         bar.empty()
 
@@ -130,8 +155,15 @@ if choice.detector:
 
 if st.session_state.get("frame_index", 0) >= n:
     st.session_state["frame_index"] = 0
+# Seeking: a click on a segment (or a frame's marker) moves the frame browser and the video there.
+seek = selected_time(st.session_state.get("timeline_chart"))
+if seek is not None and seek != st.session_state.get("_seek_applied"):
+    st.session_state["_seek_applied"] = st.session_state["_video_start"] = seek
+    st.session_state["frame_index"] = min(range(n), key=lambda k: abs(analysis.frames[k].time - seek))
 index = st.session_state.get("frame_index", 0)
-st.plotly_chart(timeline_figure(analysis, truth, selected=analysis.frames[index].time), key="timeline_chart")
+st.plotly_chart(timeline_figure(analysis, truth, selected=analysis.frames[index].time), key="timeline_chart",
+                config=PLOTLY_CONFIG, on_select="rerun", selection_mode="points")
+st.caption("Click a segment or a frame's marker to go there in the video and the frame browser.")
 
 video_col, frame_col = st.columns(2)
 boxes = fretboard_boxes(sample) if sample else {}
@@ -142,19 +174,21 @@ with video_col:
         if not video.exists():
             with st.spinner("Drawing the annotated video..."):
                 write_annotated_video(analysis, video, boxes)
-        st.video(str(video))
+        seek = st.session_state.get("_video_start")
+        st.video(str(video), start_time=float(seek) if seek is not None else 0, autoplay=seek is not None)
         st.caption(f"The {n} sampled frames at {current['fps']:g} per second, with the fretting hand, "
                    "the fretboard box, the chord and its probability.")
 with frame_col:
     if n > 1:
-        index = st.slider("Frame", 0, n - 1, key="frame_index")
+        index = st.slider("Sampled frame", 0, n - 1, key="frame_index",
+                          help="The sampled frames' numbers; the caption gives the frame's number in the video too.")
     frame = analysis.frames[index]
     image = frame_image(digest_of(clip), frame.time, str(clip))
     box, box_source = frame_box(frame, boxes)
     detector = choice.detector.name if choice.detector else ""
     label = (frame.chord, frame.prediction.probabilities.get(frame.chord, 0.0))
     st.image(annotate_frame(image, frame.hands, label, box),
-             caption=f"frame {frame.index} at {frame.time:.2f} s: {frame.chord} "
+             caption=f"sampled frame {index} of {n}: video frame {frame.index} at {frame.time:.2f} s: {frame.chord} "
                      f"(this frame alone: {frame.prediction.chord}, p {frame.prediction.probability:.2f})")
     if box_source == "detector":
         note = f"Fretboard box: {detector}, score {frame.fretboard.best_score:.2f}."
@@ -175,7 +209,8 @@ with frame_col:
                for slot, p in frame.by_model.items()}
     if choice.fused:
         answers["fused"] = ("fused", frame.prediction.probabilities if frame.prediction.covered else {})
-    st.plotly_chart(answers_figure(answers, analysis.classes), key="frame_probabilities")
+    st.plotly_chart(answers_figure(answers, analysis.classes), key="frame_probabilities",
+                    config=PLOTLY_CONFIG)
     rows = [{"model": label, "chord": max(probs, key=probs.get) if probs else "no hand",
              "p": max(probs.values()) if probs else None, **{c: probs.get(c) for c in analysis.classes}}
             for label, (_, probs) in answers.items()]

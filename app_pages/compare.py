@@ -15,7 +15,7 @@ from labeling.sets import labeled_sets, load_labeled_set
 from labeling.store import LabelStore
 from pipeline.compare.report import compare_models
 from pipeline.compare.scoring import evaluate_models
-from pipeline.figures import confusion_figure, maps_figure
+from pipeline.figures import PLOTLY_CONFIG, confusion_figure, maps_figure
 
 st.title("Compare models")
 models = chosen_models("chord")
@@ -92,7 +92,7 @@ st.dataframe([{"model": name, **r.per_class_f1} for name, r in reports.items()],
 columns = st.columns(min(3, max(1, len(reports))))
 for k, (name, report) in enumerate(reports.items()):
     with columns[k % len(columns)]:
-        st.plotly_chart(confusion_figure(report, name), key=f"confusion_{name}")
+        st.plotly_chart(confusion_figure(report, name), key=f"confusion_{name}", config=PLOTLY_CONFIG)
 
 st.subheader("Embeddings")
 st.caption("Each model's embedding of the same frames (a landmark model's hand features, an image model's "
@@ -102,6 +102,7 @@ if st.button("Draw the embedding maps", key="compare_maps"):
     st.session_state["compare_maps_for"] = (chosen_set, names)
 if st.session_state.get("compare_maps_for") == (chosen_set, names):
     try:
-        st.plotly_chart(embedding_maps(frames.fingerprint, keys, frames, loaded), key="compare_maps_figure")
+        st.plotly_chart(embedding_maps(frames.fingerprint, keys, frames, loaded), key="compare_maps_figure",
+                        config=PLOTLY_CONFIG)
     except Exception as error:  # noqa: BLE001
         show_error(error)

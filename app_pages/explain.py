@@ -7,7 +7,7 @@ model which fingers decided (Captum feature ablation over finger groups, drawn o
 import streamlit as st
 
 from app_pages.ui.cache import chord_model, frame_image, image_answer, occlusion
-from pipeline.figures import probability_figure
+from pipeline.figures import PLOTLY_CONFIG, probability_figure
 from app_pages.ui.files import digest_of
 from app_pages.ui.messages import show_error
 from app_pages.ui.sidebar import chosen_models
@@ -35,7 +35,9 @@ clip, choice, analysis = found
 n = len(analysis.frames)
 if st.session_state.get("explain_index", 0) >= n:
     st.session_state["explain_index"] = 0
-index = st.slider("Frame", 0, n - 1, key="explain_index") if n > 1 else 0
+index = st.slider("Sampled frame", 0, n - 1, key="explain_index",
+                  help="The sampled frames' numbers, as on Analyze; the caption gives the frame's number in the "
+                       "video too.") if n > 1 else 0
 frame = analysis.frames[index]
 
 entries = {e.name: e for e in chosen_models("chord")}
@@ -60,7 +62,8 @@ image = frame_image(digest, frame.time, str(clip))
 picture, answers = st.columns([1, 1])
 with picture:
     st.image(annotate_frame(image, frame.hands, None, frame_box(frame)[0]),
-             caption=f"frame {frame.index} at {frame.time:.2f} s of {clip.name}; timeline chord {frame.chord}; "
+             caption=f"sampled frame {index} of {n}: video frame {frame.index} at {frame.time:.2f} s of {clip.name}; "
+                     f"timeline chord {frame.chord}; "
                      f"{'fused' if choice.fused else 'model'} answer for this frame {frame.prediction.chord} "
                      f"(p {frame.prediction.probability:.2f})")
     hand = frame.hands.fretting
@@ -92,7 +95,8 @@ with answers:
                 st.caption("Cannot decide: no hand.")
                 continue
             focus = prediction.chord if wanted is None else wanted
-            st.plotly_chart(probability_figure(prediction.probabilities, focus), key=f"explain_probs_{name}")
+            st.plotly_chart(probability_figure(prediction.probabilities, focus), key=f"explain_probs_{name}",
+                            config=PLOTLY_CONFIG)
             st.dataframe([{"chord": c, "probability": round(p, 3)} for c, p in prediction.top(3)],
                          hide_index=True, key=f"explain_top_{name}")
             if wanted is not None and wanted not in prediction.probabilities:

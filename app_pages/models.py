@@ -1,12 +1,13 @@
 """Models: every model the studio can find (the sample model, models trained on this machine, models
 retrained from label snapshots, folders named in the sidebar) with its card and scores; training a
-landmark model from a snapshot with progress, and any kind as a background job."""
+landmark or CNN model from a folder of labeled frames and a landmark model from a snapshot, in the page with
+progress (a failure says why), and any kind from a snapshot as a background job."""
 
 import streamlit as st
 
 from app_pages.ui.messages import show_error, synthetic_note
 from app_pages.ui.sidebar import available_models, chosen_models, data_dir
-from app_pages.ui.training import train_landmarks_button
+from app_pages.ui.training import train_folder_form, train_landmarks_button
 from labeling.store import LabelStore
 from labeling.train import job_status, start_job
 from pipeline.core.config import get_settings
@@ -35,6 +36,9 @@ if entry is not None:
         synthetic_note(entry)
         st.dataframe([{"field": k, "value": v} for k, v in card_rows(entry.card)], hide_index=True,
                      key="models_card_table")
+
+st.subheader("Train from a folder of labeled frames")
+train_folder_form(data_dir() / "models", key="models_folder")
 
 st.subheader("Train from a label snapshot")
 try:

@@ -32,6 +32,9 @@ CHORD_COLOURS: dict[str, str] = {c: _PALETTE[i % len(_PALETTE)]
 CHORD_COLOURS[NO_CHORD] = "#B0B0B0"
 UNSURE_COLOUR = "#DDDDDD"
 """The colour of unsure segments (hatched over it)."""
+PLOTLY_CONFIG = {"displayModeBar": "hover", "displaylogo": False}
+"""How the apps show every figure: the toolbar only while the pointer is over the chart (the figures keep
+their legends at the top left and a top margin, clear of the toolbar at the top right)."""
 _UNSURE_MARKER = dict(color=UNSURE_COLOUR, pattern=dict(shape="/", fgcolor="#666"))
 MODEL_COLOURS: dict[str, str] = {"landmarks": "#4C78A8", "image": "#F58518", "fused": "#54A24B"}
 """Model slot (``"landmarks"``, ``"image"``, ``"fused"``) -> colour."""
@@ -56,7 +59,7 @@ def add_segment_bars(fig, rows: Sequence[tuple[str, object]]) -> None:
                                      marker=_UNSURE_MARKER, legendgroup=UNSURE_LABEL, hoverinfo="skip"))
                 shown.add(UNSURE_LABEL)
             fig.add_trace(go.Bar(
-                x=[s.end - s.start], base=[s.start], y=[row], orientation="h",
+                x=[s.end - s.start], base=[s.start], y=[row], orientation="h", customdata=[[s.start, s.end]],
                 name=f"{s.chord} (unsure)" if s.unsure else s.chord,
                 marker=_UNSURE_MARKER if s.unsure else dict(color=CHORD_COLOURS.get(s.chord, "#888")),
                 text=f"{s.chord}?" if s.unsure else s.chord, textposition="inside", insidetextanchor="middle",
@@ -97,7 +100,7 @@ def timeline_figure(analysis, truth=None, *, selected: float | None = None, fram
         fig.update_layout(barmode="overlay", height=150 + 50 * len(rows), margin=dict(l=10, r=10, t=40, b=10),
                           xaxis=xaxis,
                           yaxis=dict(categoryorder="array", categoryarray=[name for name, _ in reversed(rows)]),
-                          legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"))
+                          legend=dict(orientation="h", x=0, xanchor="left", y=1.02, yanchor="bottom"))
         return fig
     sampled = analysis.frames
     fig.add_trace(go.Scatter(
@@ -111,12 +114,33 @@ def timeline_figure(analysis, truth=None, *, selected: float | None = None, fram
                       "<br>p %{y:.2f}<extra></extra>",
     ))
     fig.update_layout(
-        barmode="overlay", height=260 + 40 * len(rows), margin=dict(l=10, r=10, t=30, b=10), xaxis=xaxis,
+        barmode="overlay", height=280 + 40 * len(rows), margin=dict(l=10, r=10, t=60, b=10), xaxis=xaxis,
         yaxis=dict(domain=[0, 0.45], title=None),
         yaxis2=dict(domain=[0.55, 1.0], range=[0, 1.05], title="probability"),
-        legend=dict(orientation="h", y=1.12),
+        legend=dict(orientation="h", x=0, xanchor="left", y=1.02, yanchor="bottom"),
     )
     return fig
+
+
+def selected_time(selection) -> float | None:
+    """Where a click on :func:`timeline_figure` asks the video to go: a segment's start (its bar's
+    ``customdata``) or a sampled frame's time (its marker's ``x``).
+
+    Args:
+        selection: Streamlit's plotly selection state (``{"selection": {"points": [...]}}``) or None.
+
+    Returns:
+        The time in seconds, or None when nothing is selected.
+    """
+    points = ((selection or {}).get("selection") or {}).get("points") or []
+    if not points:
+        return None
+    point = points[0]
+    data = point.get("customdata")
+    if isinstance(data, (list, tuple)) and data and isinstance(data[0], (int, float)):
+        return float(data[0])  # a segment's bar: its start
+    x = point.get("x")
+    return float(x) if isinstance(x, (int, float)) else None
 
 
 def _frame_symbol(frame) -> str:
@@ -297,7 +321,7 @@ def teaching_figure(comparison: Comparison, frame: int, k: int = 3):
 
 __all__ = [
     "CHORD_COLOURS", "MAP_TITLES", "add_segment_bars", "confusion_figure", "map_colours", "maps_figure",
-    "teaching_figure", "timeline_figure",
+    "selected_time", "teaching_figure", "timeline_figure", "PLOTLY_CONFIG",
 ]
 
 
@@ -321,7 +345,7 @@ def probability_figure(probabilities: dict[str, float], highlight: str | None = 
                       for c in classes],
         text=[f"{probabilities[c]:.2f}" for c in classes], textposition="outside",
     ))
-    fig.update_layout(height=260, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+    fig.update_layout(height=320, margin=dict(l=10, r=10, t=60 if title else 40, b=10),  # room for the toolbar
                       yaxis=dict(range=[0, 1.1], title="probability"))
     if title:
         fig.update_layout(title=dict(text=title))
@@ -346,7 +370,9 @@ def answers_figure(answers: dict[str, tuple[str, dict[str, float]]], classes: li
         fig.add_trace(go.Bar(x=classes, y=[probabilities.get(c, 0.0) for c in classes], name=label,
                              marker_color=MODEL_COLOURS.get(slot, "#888"),
                              hovertemplate=f"{label}: %{{x}} %{{y:.3f}}<extra></extra>"))
-    fig.update_layout(barmode="group", height=280, margin=dict(l=10, r=10, t=10, b=10),
-                      yaxis=dict(range=[0, 1.05], title="probability"), legend=dict(orientation="h", y=1.15))
+    fig.update_layout(barmode="group", height=360, margin=dict(l=10, r=10, t=60, b=10),
+                      yaxis=dict(range=[0, 1.05], title="probability"),
+                      # the legend at the top left, clear of the toolbar at the top right
+                      legend=dict(orientation="h", x=0, xanchor="left", y=1.02, yanchor="bottom"))
     return fig
 

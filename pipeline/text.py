@@ -365,3 +365,18 @@ def teach_counts_line(chord: str, sampled: int, kept: int, dark: int, blurred: i
     """What the checks did with one chord's frames."""
     return (f"{chord}: {kept} of {sampled} frames kept ({dark} too dark, {blurred} blurred, "
             f"{duplicates} near-duplicates; {no_hand} kept without a hand)")
+
+
+TEACH_INTRO = ("Teach the studio your guitar: one short clip per chord (4 s or more, the fretting hand in view), "
+               "named after its chord (`G.mp4`, `Am-2.mov`) or with the chord chosen beside it. A landmark model "
+               "and a CNN learn your setup; the last quarter of each clip scores them.")
+"""The Teach page's and tab's introduction."""
+
+FROM_FILE_NAME = "(from the file name)"
+"""The chord choice beside an uploaded clip that reads the chord from its file name."""
+
+
+def teach_done(name: str, stored: int) -> str:
+    """After teaching: the taught pair is the active one, and where its frames went."""
+    return (f"**{name}** is now the active pair of models (landmarks and CNN); {stored} of its frames were added "
+            "to the label store, to review and correct in Label.")

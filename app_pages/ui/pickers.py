@@ -34,6 +34,9 @@ def model_choice(key: str, side_by_side: bool = True) -> ModelChoice | None:
     picked = {}
     for place, (slot, label) in zip(places, MODEL_SLOTS.items()):
         names = [NONE] + [e.name for e in entries[slot]]
-        picked[slot] = place.selectbox(label, names, index=1 if entries[slot] else 0, key=f"{key}_{slot}",
-                                       help=MODEL_HELP.get(slot))
+        widget = f"{key}_{slot}"
+        if widget in st.session_state and st.session_state[widget] not in names:  # a model no longer chosen
+            del st.session_state[widget]
+        initial = {} if widget in st.session_state else {"index": 1 if entries[slot] else 0}
+        picked[slot] = place.selectbox(label, names, key=widget, help=MODEL_HELP.get(slot), **initial)
     return ModelChoice.from_names(picked, [e for found in entries.values() for e in found])

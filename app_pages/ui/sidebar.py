@@ -11,12 +11,14 @@ import streamlit as st
 from pipeline.core.config import get_settings
 from pipeline.core.errors import InputError
 from pipeline.core.config import get_studio_settings
+from app_pages.ui.recall import recall
 from pipeline.models.catalogue import IMAGE_KINDS, SAMPLE, ModelEntry, discover_models, model_entry
 
 
 def sidebar() -> None:
     """The shared sidebar: model folder(s), data directory, your name on labels, sampling rate. Nothing else."""
     settings = get_studio_settings()
+    recall()  # a reload on ?analysis=KEY: the last analysis and the settings it was made with
     _restore_kept()
     with st.sidebar:
         st.text_input("Data directory (label store)", **_initial("data_dir", str(get_settings().data_dir)),
@@ -41,6 +43,8 @@ def sidebar() -> None:
                        help="Landmark models read the hand, image models (cnn, image) the frame, a detector finds "
                             "the fretboard. Analyze runs one of each kind (a landmark and an image model are "
                             "fused); Explain and Compare put models side by side.")
+        if st.session_state.get("models"):  # the full names, which the pills above may cut short
+            st.caption("Chosen: " + ", ".join(f"`{n}`" for n in st.session_state["models"]))
         st.number_input("Sampling rate (frames per second)", 0.5, 30.0, **_initial("fps", float(settings.fps)),
                         step=0.5, key="fps")
     for key in KEPT:

@@ -1,17 +1,39 @@
-"""Retraining the landmark model from a label snapshot, with progress (Label and Models pages)."""
+"""Training in the page, with progress: the landmark model from a label snapshot (Label and Models pages),
+and a landmark or CNN model from a folder of labeled frames (Models page)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import streamlit as st
 
 from app_pages.ui.messages import show_error
 from labeling.train import train_from_snapshot
+from pipeline.core.errors import InputError
+from pipeline.models.datasets import read_datasets
+from pipeline.models.image.training import train_image_model
+from pipeline.models.landmark import train_landmark_model_on_images
+
+FOLDER_KINDS = ("landmarks", "cnn")
+"""What the Models page trains from a folder: a landmark model or a compact CNN from scratch."""
+
+
+def failure_reason(error: Exception) -> str:
+    """The reason a training failed, in one line (a bad input's own message; anything else named)."""
+    reason = str(error) if isinstance(error, InputError) else f"{type(error).__name__}: {error}"
+    return " ".join(reason.split()) or type(error).__name__
+
+
+def _failed(status, error: Exception) -> None:
+    """Mark a status box failed with the reason in its label, and show the error below it."""
+    status.update(label=f"Training failed: {failure_reason(error)}", state="error", expanded=True)
 
 
 def train_landmarks_button(store, snapshot: str, key: str) -> None:
     """A button that retrains the landmark model on a snapshot's train split, with progress.
 
     The model goes to ``<store>/models/<snapshot>-landmarks`` and appears in the sidebar's model list.
+    A failure names its reason, in the status box's label and in an error below it.
 
     Args:
         store: the open :class:`~labeling.store.LabelStore`.
@@ -20,14 +42,101 @@ def train_landmarks_button(store, snapshot: str, key: str) -> None:
     """
     if not st.button(f"Retrain the landmark model on {snapshot}", key=key):
         return
+    failure = None
     with st.status(f"Training a landmark model on {snapshot}...", expanded=True) as status:
         try:
             model = train_from_snapshot(
                 store, snapshot, workers=1,
                 progress=lambda candidate, score: st.write(f"{candidate}: cross-validated accuracy {score:.3f}"))
         except Exception as error:  # noqa: BLE001
-            status.update(label="Training failed", state="error")
-            show_error(error)
-            return
-        status.update(label=f"Trained {snapshot}-landmarks: CV accuracy {model.card.cv_accuracy:.3f}", state="complete")
+            _failed(status, error)
+            failure = error
+        else:
+            status.update(label=f"Trained {snapshot}-landmarks: CV accuracy {model.card.cv_accuracy:.3f}",
+                          state="complete")
+    if failure is not None:
+        show_error(failure)
+        return
     st.success(f"Saved as {snapshot}-landmarks in {store.root / 'models'}; choose it in the sidebar.")
+
+
+def train_folder(folder: str | Path, kind: str, out: Path, report=print):
+    """Train a chord model on a folder of labeled frames (``<folder>/<chord>/*.jpg`` or
+    ``<folder>/<split>/<chord>/*.jpg``), as ``python -m pipeline train --kind KIND --data FOLDER`` does,
+    and save it to ``out``.
+
+    Args:
+        folder: the ImageFolder tree.
+        kind: "landmarks" or "cnn" (:data:`FOLDER_KINDS`).
+        out: the model folder to write.
+        report: called with one line per step (hands found, each candidate's or epoch's score).
+
+    Returns:
+        The trained model.
+
+    Raises:
+        InputError: an unknown kind, a folder that is not a labeled tree, too few frames per chord.
+    """
+    if kind not in FOLDER_KINDS:
+        raise InputError(f"Unknown kind {kind!r}; choose one of {', '.join(FOLDER_KINDS)}.")
+    root = Path(str(folder).strip()).expanduser()
+    if not str(folder).strip() or not root.is_dir():
+        raise InputError(f"{folder!s} is not a folder: give a folder of labeled frames, <folder>/<chord>/*.jpg.")
+    images = read_datasets([root], "train")
+    try:
+        val = read_datasets([root], "val")
+    except InputError:  # no val split
+        val = None
+    trained_on = str(root.resolve())
+    domains = sorted({image.domain for image in images if image.domain})
+    report(f"{len(images)} training frames of {len({image.chord for image in images})} chords in {root.name}")
+    if kind == "cnn":
+        model = train_image_model(
+            images, kind="cnn", val_images=val, trained_on=trained_on,
+            progress=lambda epoch, metrics: report(f"epoch {epoch}: " + "  ".join(
+                f"{k} {v:.3f}" for k, v in metrics.items() if isinstance(v, float))))
+        model.card.domains = domains
+        model.save(out)
+        return model
+    return train_landmark_model_on_images(
+        images, out, workers=1, trained_on=trained_on, domains=domains,
+        hands_found=lambda hands: report(f"{sum(bool(h) for h in hands)} of {len(hands)} frames with a hand"),
+        progress=lambda candidate, score: report(f"{candidate}: cross-validated accuracy {score:.3f}"))
+
+
+def train_folder_form(models_root: Path, key: str) -> None:
+    """A path box, a kind and a Train button: trains on a folder of labeled frames in the page, with
+    progress, into ``<models_root>/<folder name>-<kind>`` (then listed in the sidebar).
+
+    Args:
+        models_root: where the model folder goes (the label store's ``models``, which the sidebar lists).
+        key: prefix of the widgets' keys.
+    """
+    folder = st.text_input("Folder of labeled frames", key=f"{key}_folder",
+                           placeholder="/data/guitar-chords-real", help="<folder>/<chord>/*.jpg or "
+                           "<folder>/<split>/<chord>/*.jpg (train and val splits), as `python -m pipeline train "
+                           "--data` reads it.")
+    kind = st.selectbox("Kind", FOLDER_KINDS, key=f"{key}_kind",
+                        format_func=lambda k: {"landmarks": "landmarks (hand points; SVM)",
+                                               "cnn": "cnn (pixels; compact CNN from scratch)"}[k])
+    done = st.session_state.pop(f"{key}_done", None)
+    if done:
+        st.success(done)
+    if not st.button("Train", key=f"{key}_run"):
+        return
+    name = f"{Path(folder.strip() or 'model').name}-{kind}"
+    failure = None
+    with st.status(f"Training a {kind} model on {folder}...", expanded=True) as status:
+        try:
+            model = train_folder(folder, kind, models_root / name, report=st.write)
+        except Exception as error:  # noqa: BLE001
+            _failed(status, error)
+            failure = error
+        else:
+            status.update(label=f"Trained {name}", state="complete")
+    if failure is not None:
+        show_error(failure)
+        return
+    st.session_state[f"{key}_done"] = (f"Trained {name} ({type(model).__name__}), saved in {models_root}; "
+                                       "choose it in the sidebar.")
+    st.rerun()  # the sidebar, drawn before this page, lists the new model on the next run

@@ -128,7 +128,7 @@ def frame_attribution(image: np.ndarray, frame: FrameResult, target: str | None,
     if which == "image":
         result = explain_image_frame(image, frame, models.image, target)
         if service.too_small_to_draw(result):
-            return None, f"Occlusion heatmap: {result.target}: nothing to draw", too_small_note(
+            return None, f"Occlusion heatmap: {result.target}", too_small_note(
                 "heatmap", result.target, result.probability, service.evidence_size(result))
         picture = HeatmapAnnotator().annotate(image, result)
         return picture, f"Occlusion heatmap: {result.target}", heatmap_note(
@@ -138,7 +138,7 @@ def frame_attribution(image: np.ndarray, frame: FrameResult, target: str | None,
         return None, "Attribution: no hand in this frame", no_hand_attribution_note(models.image is not None)
     result = service.explain_landmarks(hand, models.landmarks, target=target)
     if service.too_small_to_draw(result):
-        return None, f"Finger attribution: {result.target}: nothing to draw", too_small_note(
+        return None, f"Finger attribution: {result.target}", too_small_note(
             "fingers", result.target, result.probability, service.evidence_size(result))
     picture = FingerAnnotator().annotate(image, result)
     return picture, f"Finger attribution: {result.target}", finger_note(

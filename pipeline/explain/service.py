@@ -237,4 +237,5 @@ def explain_path(path: str | Path, model, out: str | Path, time_s: float = 0.0, 
     return result, out
 
 
-__all__ = ["EVIDENCE_FLOOR", "METHODS", "OCCLUSIONS", "evidence_size", "too_small_to_draw", "explain_frame", "explain_landmarks", "explain_path", "untrained_like"]
+__all__ = ["EVIDENCE_FLOOR", "METHODS", "OCCLUSIONS", "evidence_size", "explain_frame", "explain_landmarks",
+           "explain_path", "too_small_to_draw", "untrained_like"]

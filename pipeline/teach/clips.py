@@ -16,8 +16,10 @@ from pipeline.core.chords import parse_chord
 from pipeline.core.errors import InputError
 from pipeline.vision.video import iter_frames, probe
 
-TEACH_FPS = 6.0
-"""Frames sampled per second of each clip."""
+TEACH_FPS = 15.0
+"""Frames sampled per second of each clip. From a 4 s clip per chord, 6 fps left ~18 training frames per chord
+(0.44 fused accuracy on later frames of the same player); 15 fps with 14 CNN epochs 0.92; every frame of
+a 30 fps clip was no better and slower (benchmarks/bench_teach.py)."""
 HELD_OUT_SHARE = 0.25
 """The last quarter of each clip's time scores the models (neighbouring frames are near-duplicates,
 so random frames would measure memory)."""

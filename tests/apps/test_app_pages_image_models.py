@@ -26,6 +26,16 @@ from tests.helpers.studio import (
 from tests.helpers.tiny_models import broken_cnn, tiny_cnn, untrained_detector
 
 
+@pytest.fixture(autouse=True)
+def draw_any_evidence(monkeypatch):
+    """These tests check how heatmaps are drawn and cached; the tiny CNN's evidence on the sample frames is
+    below the floor under which Explain says "nothing to draw" instead (tests/apps/test_explain_evidence.py),
+    so the floor is lowered to zero here."""
+    import pipeline.explain.service
+
+    monkeypatch.setattr(pipeline.explain.service, "EVIDENCE_FLOOR", 0.0)
+
+
 
 # --------------------------------------------------------------------------------------------------
 # Image models: fused analysis, occlusion heatmaps, bad model folders

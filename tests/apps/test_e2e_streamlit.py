@@ -19,7 +19,7 @@ import pytest
 from pipeline.core.chords import VOCABULARY
 from pipeline.models.catalogue import chord_keys, label_chords
 from pipeline.models.landmark import train_landmark_model
-from tests.helpers.browser import free_port, launch_chromium, needs_chromium, serve
+from tests.helpers.browser import free_port, launch_chromium, needs_chromium, overlapping, serve, unplayable_videos
 from tests.helpers.hands import chord_hands
 from tests.helpers.tiny_models import tiny_cnn
 
@@ -77,6 +77,8 @@ def test_studio_in_a_browser(studio, tmp_path):
 
         def shot(name: str) -> None:
             settle()
+            # every video the page shows plays: a picture once loaded (issue 18: MPEG-4 Part 2 showed none)
+            assert not unplayable_videos(page), (name, unplayable_videos(page))
             page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
 
         def choose(label: str, option: str) -> None:
@@ -109,13 +111,16 @@ def test_studio_in_a_browser(studio, tmp_path):
         expect(page.get_by_role("heading", name="Explain a frame")).to_be_visible()
         expect(page.get_by_text("Target chord")).to_be_visible()
         heatmap = page.get_by_test_id("stImage").filter(has_text="cnn: occlusion heatmap of p(")
-        expect(heatmap).to_have_count(1, timeout=120_000)
+        # the tiny CNN's evidence may be too small to draw: then the page says so instead (issue 18)
+        said = page.get_by_text("nothing to draw")
+        expect(heatmap.or_(said).first).to_be_visible(timeout=120_000)
         shot("2-explain")
-        heatmap.scroll_into_view_if_needed()
-        expect(heatmap.locator("img")).to_be_visible()
-        # the picture loaded: a 640x360 frame drawn at its natural size
-        assert heatmap.locator("img").evaluate("img => img.complete && img.naturalWidth") == 640
-        heatmap.screenshot(path=str(shots / "2-heatmap.png"))
+        if heatmap.count():
+            heatmap.scroll_into_view_if_needed()
+            expect(heatmap.locator("img")).to_be_visible()
+            # the picture loaded: a 640x360 frame drawn at its natural size
+            assert heatmap.locator("img").evaluate("img => img.complete && img.naturalWidth") == 640
+            heatmap.screenshot(path=str(shots / "2-heatmap.png"))
         shot("2b-explain-heatmap")
 
         # 3. Correct two labels in the review queue with the keyboard; they survive a reload.
@@ -125,8 +130,15 @@ def test_studio_in_a_browser(studio, tmp_path):
         page.get_by_role("button", name="Add frames").click()
         expect(page.get_by_text("Added 10 frames")).to_be_visible(timeout=120_000)
         settle()
-        # a button per chord of either model (the CNN knows them all), its shortcut from chord_keys
+        # a button per chord of either model (the CNN knows them all), its shortcut from chord_keys; at 1400 px
+        # they sit side by side inside the window, none over another (issue 18: F/Fm/G/Gm were outside)
         keys = chord_keys(label_chords(VOCABULARY))
+        buttons = {chord: page.locator(f".st-key-label_chord_{chord} button").bounding_box()
+                   for chord in label_chords(VOCABULARY)}
+        assert all(box is not None for box in buttons.values()), buttons
+        assert not overlapping(buttons), overlapping(buttons)
+        width = page.viewport_size["width"]
+        assert all(0 <= box["x"] and box["x"] + box["width"] <= width for box in buttons.values()), buttons
         page.get_by_role("heading", name="Label frames").click()  # focus the page, not a widget
         page.keyboard.press(keys["G"])
         expect(page.get_by_text("labeled G.")).to_be_visible()

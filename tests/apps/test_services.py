@@ -50,7 +50,7 @@ def test_the_timeline_figure_has_a_bar_per_segment_a_row_per_timeline_and_the_fr
     assert list(points.marker.symbol) == ["circle", "circle", "x"]  # x: no model could decide the frame
     assert points.yaxis == "y2" and fig.layout.yaxis2.domain == (0.55, 1.0)
     assert [s.x0 for s in fig.layout.shapes] == [1.7]  # the selected frame
-    assert fig.layout.xaxis.range == (0, 4.0) and fig.layout.height == 260 + 40 * 2
+    assert fig.layout.xaxis.range == (0, 4.0) and fig.layout.height == 280 + 40 * 2
 
 
 def test_the_compact_timeline_figure_is_the_bars_alone_recognised_on_top(analysis):

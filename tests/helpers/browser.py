@@ -58,3 +58,36 @@ def launch_chromium(playwright, profile: Path, extra_args: tuple[str, ...] = ())
     return playwright.chromium.launch_persistent_context(
         str(profile), executable_path=str(CHROMIUM), headless=True, viewport={"width": 1400, "height": 1000},
         args=CHROMIUM_ARGS + list(extra_args))
+
+
+UNPLAYABLE_JS = """async () => {
+  const videos = [...document.querySelectorAll('video')];
+  await Promise.all(videos.map(v => v.readyState >= 1 ? null : new Promise(done => {
+    v.addEventListener('loadedmetadata', done, {once: true});
+    v.addEventListener('error', done, {once: true});
+    setTimeout(done, 20000);
+    if (v.readyState === 0) { v.preload = 'auto'; v.load(); }
+  })));
+  return videos.filter(v => !(v.videoWidth > 0))
+               .map(v => `${v.currentSrc || v.src || '(no source)'} error ${v.error ? v.error.code : '-'}`);
+}"""
+"""The videos of a page that a browser cannot show (``videoWidth`` 0 once loaded), with their error codes."""
+
+
+def unplayable_videos(page) -> list[str]:
+    """Every ``<video>`` on a Playwright page that shows no picture after it loads: its source and error code
+    (an MPEG-4 Part 2 or HEVC stream loads with ``videoWidth`` 0 or a MEDIA_ERR in Chromium)."""
+    return page.evaluate(UNPLAYABLE_JS)
+
+
+def overlapping(boxes: dict[str, dict]) -> list[tuple[str, str]]:
+    """Pairs of named boxes (Playwright ``bounding_box()`` dicts: x, y, width, height) that overlap."""
+    names = list(boxes)
+    pairs = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            p, q = boxes[a], boxes[b]
+            if (p["x"] < q["x"] + q["width"] - 0.5 and q["x"] < p["x"] + p["width"] - 0.5
+                    and p["y"] < q["y"] + q["height"] - 0.5 and q["y"] < p["y"] + p["height"] - 0.5):
+                pairs.append((a, b))
+    return pairs
