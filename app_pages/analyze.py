@@ -19,14 +19,15 @@ from app_pages.ui.pickers import MODEL_SLOTS, model_choice
 from app_pages.ui.recall import forget, remember
 from app_pages.ui.sidebar import chosen_models, fps
 from app_pages.ui.state import current_analysis
+from pipeline.core.config import get_studio_settings
 from pipeline.core.errors import InputError
 from pipeline.figures import PLOTLY_CONFIG, answers_figure, selected_time, timeline_figure
 from pipeline.models.catalogue import NONE
-from pipeline.core.config import get_studio_settings
+from pipeline.models.evaluation import score_timeline
 from pipeline.samples import fretboard_boxes, ground_truth, sample_clips, sample_twin
 from pipeline.text import (
     NO_HAND_IN_FRAME,
-    STUDIO_TRAIN_REMEDY,
+    STUDIO_TEACH_REMEDY,
     fretboard_message,
     fusion_note,
     no_hand_image_decides,
@@ -34,7 +35,6 @@ from pipeline.text import (
     unfamiliar_message,
 )
 from pipeline.uploads import check_clip, save_upload
-from pipeline.models.evaluation import score_timeline
 from pipeline.vision.drawing import annotate_frame, frame_box, write_annotated_video
 
 st.title("Analyze a clip")
@@ -118,6 +118,8 @@ current = st.session_state["current"]
 st.subheader(f"{clip.name} with {choice.label}")
 for entry in choice.chord_models:
     synthetic_note(entry)
+if analysis.clip.warning:  # a truncated clip: analysed as far as it goes (the CLI and the Space say it too)
+    st.warning(analysis.clip.warning)
 message = no_hand_message(analysis)
 if message and choice.image is None:
     st.error(message)
@@ -127,7 +129,7 @@ if message:
 message = fretboard_message(analysis)
 if message:
     st.error(message)
-message = unfamiliar_message(analysis, STUDIO_TRAIN_REMEDY,
+message = unfamiliar_message(analysis, STUDIO_TEACH_REMEDY,
                              {slot: entry.name for slot, entry in choice.slots.items() if entry is not None})
 if message:
     st.warning(message)

@@ -7,12 +7,12 @@ model which fingers decided (Captum feature ablation over finger groups, drawn o
 import streamlit as st
 
 from app_pages.ui.cache import chord_model, frame_image, image_answer, occlusion
-from pipeline.figures import PLOTLY_CONFIG, probability_figure
 from app_pages.ui.files import digest_of
 from app_pages.ui.messages import show_error
 from app_pages.ui.sidebar import chosen_models
 from app_pages.ui.state import current_analysis
 from pipeline.explain.service import evidence_size, explain_landmarks, too_small_to_draw
+from pipeline.figures import PLOTLY_CONFIG, probability_figure
 from pipeline.models.catalogue import IMAGE_KINDS
 from pipeline.text import NO_HAND_IN_FRAME, NO_HAND_TO_ATTRIBUTE, too_small_note
 from pipeline.vision.drawing import annotate_frame, frame_box

@@ -21,7 +21,6 @@ from pipeline.teach.training import CNN_EPOCHS, teach
 from pipeline.uploads import safe_name, save_upload
 
 
-
 def _saved(uploads) -> list[Path]:
     """The uploads checked and stored, each under its own (safe) name: the name is the clip's name in
     Label."""

@@ -31,7 +31,14 @@ from pipeline.models.landmark import ESTIMATORS, train_landmark_model_on_images
 from pipeline.models.registry import load_model, load_model_set
 from pipeline.teach.clips import TEACH_FPS
 from pipeline.teach.training import CNN_EPOCHS, expand_taught, teach
-from pipeline.text import CLI_TRAIN_REMEDY, synthetic_note, teach_counts_line, teach_summary, unfamiliar_message
+from pipeline.text import (
+    CLI_TEACH_REMEDY,
+    CLI_TRAIN_REMEDY,
+    synthetic_note,
+    teach_counts_line,
+    teach_summary,
+    unfamiliar_message,
+)
 from pipeline.timeline.analyze import analyze_clip, predict_image_files
 from pipeline.timeline.batch import BatchSettings, run_batch
 from pipeline.vision.drawing import write_annotated_video
@@ -282,7 +289,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         written["video"] = write_annotated_video(analysis, Path(args.out) / "annotated.mp4")
     if models.synthetic:
         print("note: " + synthetic_note("A model here", CLI_TRAIN_REMEDY, markdown=False), file=sys.stderr)
-    unfamiliar = unfamiliar_message(analysis, CLI_TRAIN_REMEDY, _model_names(args.model), markdown=False)
+    unfamiliar = unfamiliar_message(analysis, CLI_TEACH_REMEDY, _model_names(args.model), markdown=False)
     if unfamiliar:
         print("warning: " + unfamiliar, file=sys.stderr)
     familiar = "" if analysis.familiar_share is None else f", familiar {analysis.familiar_share:.0%}"

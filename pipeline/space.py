@@ -25,7 +25,13 @@ from pipeline.models.cards import model_kind
 from pipeline.models.evaluation import score_timeline
 from pipeline.models.registry import load_model_set
 from pipeline.samples import fretboard_boxes, ground_truth, sample_twin
-from pipeline.text import SPACE_TRAIN_REMEDY, analysis_summary, no_hand_message, space_models_note, unfamiliar_message
+from pipeline.text import (
+    SPACE_TEACH_REMEDY,
+    analysis_summary,
+    no_hand_message,
+    space_models_note,
+    unfamiliar_message,
+)
 from pipeline.timeline.analyze import analyze_clip
 from pipeline.uploads import check_clip, save_upload
 from pipeline.vision.drawing import write_annotated_video
@@ -255,7 +261,7 @@ def _analyze_in(folder: Path, source: Path, fps: float | None, load_models: Call
         summary.append(f"⚠️ {warning}")
     if info.warning:  # a truncated upload, analysed as far as it goes
         summary.append(f"⚠️ {info.warning}")
-    unfamiliar = unfamiliar_message(analysis, SPACE_TRAIN_REMEDY)
+    unfamiliar = unfamiliar_message(analysis, SPACE_TEACH_REMEDY)
     if unfamiliar:
         summary.append(f"⚠️ {unfamiliar}")
     summary.append(space_models_note(models))

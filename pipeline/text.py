@@ -26,6 +26,16 @@ SPACE_TRAIN_REMEDY = "(`python -m pipeline train`) and set `CHORD_SPACE_MODELS`"
 CLI_TRAIN_REMEDY = "(`python -m pipeline train`)"
 """How a command-line user gets a model for real clips (the ``remedy`` of :func:`synthetic_note`)."""
 
+STUDIO_TEACH_REMEDY = "on the Teach page, from one short clip per chord"
+"""How the studio's user teaches it their own setup (the ``remedy`` of :func:`unfamiliar_message`)."""
+
+SPACE_TEACH_REMEDY = ("with `python -m pipeline teach G.mp4 C.mp4 ... --out DIR` (one short clip per chord) "
+                      "and set `CHORD_SPACE_MODELS` to DIR's models")
+"""How the Space's owner teaches it a setup (the ``remedy`` of :func:`unfamiliar_message`)."""
+
+CLI_TEACH_REMEDY = "with `python -m pipeline teach G.mp4 C.mp4 ... --out DIR`, one short clip per chord"
+"""How a command-line user teaches it their own setup (the ``remedy`` of :func:`unfamiliar_message`)."""
+
 
 def no_hand_at(name: str, time_s: float) -> str:
     """Where one frame of a clip, asked for by time, shows no fretting hand.
@@ -105,7 +115,7 @@ def unfamiliar_message(analysis: Analysis, remedy: str, names: Mapping[str, str]
 
     Args:
         analysis: a clip's analysis.
-        remedy: how to get a model for this footage in this app, e.g. :data:`STUDIO_TRAIN_REMEDY`.
+        remedy: how to teach it this footage in this app, e.g. :data:`STUDIO_TEACH_REMEDY`.
         names: model slot ("landmarks", "image") -> the model's name as the app shows it; a slot not
             named reads "the <slot> model".
         markdown: bold the warning (the apps); plain text for the command line.
@@ -123,8 +133,7 @@ def unfamiliar_message(analysis: Analysis, remedy: str, names: Mapping[str, str]
     who = " and ".join(names.get(slot, f"the {slot} model") for slot in slots) or "the models"
     bold = "**" if markdown else ""
     return (f"{bold}This footage looks unlike what {who} learned from: {100 * share:.0f} % of frames familiar; "
-            f"the chords below are guesses.{bold} To get chords you can trust, train a model on your own footage "
-            f"{remedy}.")
+            f"the chords below are guesses.{bold} To get chords you can trust, teach it your setup {remedy}.")
 
 
 def fusion_note(weights: FusionWeights) -> str:

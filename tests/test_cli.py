@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.models.landmark import train_landmark_model
+from pipeline.text import CLI_TEACH_REMEDY
 from tests.helpers.hands import chord_hands
 
 REPO = Path(__file__).resolve().parent.parent
@@ -91,8 +92,8 @@ def test_analyze_says_when_the_footage_is_mostly_unfamiliar(tmp_path, monkeypatc
     assert main(["analyze", str(clip), "--out", str(tmp_path / "o"), "--no-video"]) == 0
     captured = capsys.readouterr()
     assert ("warning: This footage looks unlike what the landmarks model learned from: 8 % of frames familiar; "
-            "the chords below are guesses. To get chords you can trust, train a model on your own footage "
-            "(`python -m pipeline train`).") in captured.err.splitlines()
+            "the chords below are guesses. To get chords you can trust, teach it your setup "
+            f"{CLI_TEACH_REMEDY}.") in captured.err.splitlines()
     assert "50 frames, hand found in" in captured.out and ", familiar 8%" in captured.out
     assert "C     p=0.50  unsure (unfamiliar footage)" in captured.out
 

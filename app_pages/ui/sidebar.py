@@ -8,10 +8,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from pipeline.core.config import get_settings
-from pipeline.core.errors import InputError
-from pipeline.core.config import get_studio_settings
 from app_pages.ui.recall import recall
+from pipeline.core.config import get_settings, get_studio_settings
+from pipeline.core.errors import InputError
 from pipeline.models.catalogue import IMAGE_KINDS, SAMPLE, ModelEntry, discover_models, model_entry
 
 

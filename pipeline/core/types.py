@@ -2,8 +2,10 @@
 
 A chord model's answer for one frame (:class:`ChordPrediction`), the models an analysis runs
 (:class:`ModelSet`) and how their answers are pooled (:class:`FusionWeights`), and what an analysis
-finds (:class:`FrameResult` per sampled frame, :class:`Analysis` per clip). The types they hold from
-other rooms (hands, video probes, timelines, fretboard boxes) are only named here for type checkers.
+finds (:class:`FrameResult` per sampled frame, :class:`Analysis` per clip), with the enums of model
+kinds, box sources and explanation methods and the protocols every chord model meets. Hands and
+timelines are data of their own in ``core`` (:mod:`pipeline.core.hands`, :mod:`pipeline.core.timeline`);
+fretboard boxes and regions are held as they come (their types live in ``vision``, above ``core``).
 """
 
 from __future__ import annotations
@@ -339,7 +341,9 @@ class Analysis:
     @property
     def hand_share(self) -> float:
         """Share of sampled frames with a fretting hand (nan for no frames)."""
-        return sum(f.hands.fretting is not None for f in self.frames) / len(self.frames) if self.frames else float("nan")
+        if not self.frames:
+            return float("nan")
+        return sum(f.hands.fretting is not None for f in self.frames) / len(self.frames)
 
     @property
     def coverage(self) -> float:
@@ -384,7 +388,8 @@ class Analysis:
             }
             best = frame.fretboard.best if frame.fretboard is not None and not frame.fretboard.empty else None
             row["fretboard_score"] = round(frame.fretboard.best_score, 4) if best is not None else ""
-            row.update({f"fretboard_{k}": _round(v) for k, v in zip(("x1", "y1", "x2", "y2"), best if best is not None else [None] * 4)})
+            corners = best if best is not None else [None] * 4
+            row.update({f"fretboard_{k}": _round(v) for k, v in zip(("x1", "y1", "x2", "y2"), corners)})
             row["region"] = frame.region.source if frame.region is not None else ""
             for name, prediction in frame.by_model.items():
                 row[f"{name}_chord"] = prediction.chord if prediction.covered else ""

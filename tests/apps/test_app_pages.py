@@ -26,7 +26,6 @@ from tests.helpers.studio import (
 )
 
 
-
 def test_sidebar_and_every_page_render(studio_env):
     at = open_app()
     assert at.sidebar.multiselect(key="models").value == ["tiny"]
@@ -153,7 +152,7 @@ def test_analyze_says_when_the_footage_is_mostly_unfamiliar(tiny_model, tmp_path
 
     from pipeline.core.types import ModelSet
     from pipeline.models import registry
-    from pipeline.text import STUDIO_TRAIN_REMEDY, UNSURE_LABEL
+    from pipeline.text import STUDIO_TEACH_REMEDY, UNSURE_LABEL
     from tests.helpers.familiar import FamiliarityModel
 
     folder = shutil.copytree(tiny_model, tmp_path / "strange")  # its own folder: its own cache keys
@@ -164,7 +163,7 @@ def test_analyze_says_when_the_footage_is_mostly_unfamiliar(tiny_model, tmp_path
     at = analyze_sample(open_app(), "strumming_em_d.mp4")
     assert [w.value for w in at.warning] == [
         "**This footage looks unlike what strange learned from: 7 % of frames familiar; the chords below are "
-        f"guesses.** To get chords you can trust, train a model on your own footage {STUDIO_TRAIN_REMEDY}."]
+        f"guesses.** To get chords you can trust, teach it your setup {STUDIO_TEACH_REMEDY}."]
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Frames familiar to the models"] == "7 %"
     figure = json.loads(at.get("plotly_chart")[0].proto.spec)
@@ -278,3 +277,14 @@ def test_labels_survive_a_restart_and_compare_scores_the_snapshot(studio_env):
     assert "tiny" in list(restarted.dataframe[0].value["model"])
 
 
+
+
+def test_a_truncated_upload_is_analysed_with_a_warning(studio_env):
+    """Issue 17: a clip cut short is analysed as far as it goes, and the page says so."""
+    data = (SAMPLES / "progression.mp4").read_bytes()
+    at = open_app()
+    at.radio(key="analyze_source").set_value("Upload").run()
+    at.file_uploader(key="analyze_upload").upload("cut.mp4", data[: len(data) * 6 // 10], "video/mp4").run()
+    at.button(key="analyze_run").click().run()
+    assert_ok(at)
+    assert any("'cut.mp4' holds" in w.value for w in at.warning), [w.value for w in at.warning]

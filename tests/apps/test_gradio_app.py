@@ -343,14 +343,14 @@ def test_a_mostly_unfamiliar_clip_is_said_and_drawn_as_guesses(app_url, monkeypa
     the summary says so in the shared sentence, and the timeline marks the guesses."""
     import gradio_app
     from pipeline.core.types import ModelSet
-    from pipeline.text import SPACE_TRAIN_REMEDY, UNSURE_LABEL
+    from pipeline.text import SPACE_TEACH_REMEDY, UNSURE_LABEL
     from tests.helpers.familiar import FamiliarityModel
 
     monkeypatch.setattr(gradio_app, "_models", ModelSet(landmarks=FamiliarityModel([True] * 4 + [False] * 46)))
     _, plot, table, summary, _ = _analyze(_client(app_url[0]), PROGRESSION)
     assert ("⚠️ **This footage looks unlike what the landmarks model learned from: 8 % of frames familiar; the "
-            "chords below are guesses.** To get chords you can trust, train a model on your own footage "
-            f"{SPACE_TRAIN_REMEDY}.") in summary.split("\n\n")
+            "chords below are guesses.** To get chords you can trust, teach it your setup "
+            f"{SPACE_TEACH_REMEDY}.") in summary.split("\n\n")
     assert "8 % familiar to the models" in summary and "Chords: C → C?" in summary
     assert [row[2] for row in table["data"]] == ["C", "C (unsure)"]
     bars = [trace for trace in json.loads(plot["plot"])["data"] if trace["y"] == ["recognised"]]

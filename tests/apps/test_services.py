@@ -125,7 +125,7 @@ def test_unsure_segments_and_unfamiliar_frames_are_drawn_apart_with_a_legend_ent
 def test_the_unfamiliar_sentence_names_the_models_and_the_share(tmp_path):
     from pipeline.core.timeline import timeline_from_frames
     from pipeline.core.types import Analysis, FrameResult
-    from pipeline.text import CLI_TRAIN_REMEDY, STUDIO_TRAIN_REMEDY, unfamiliar_message
+    from pipeline.text import CLI_TRAIN_REMEDY, STUDIO_TEACH_REMEDY, unfamiliar_message
 
     def frame(k, familiar):
         answer = SimpleNamespace(covered=True, familiar=familiar, familiarity=None)
@@ -139,10 +139,10 @@ def test_the_unfamiliar_sentence_names_the_models_and_the_share(tmp_path):
                         ["C"])
 
     mostly = analysis([True] + [False] * 11)
-    assert unfamiliar_message(mostly, STUDIO_TRAIN_REMEDY, {"image": "cnn-real"}) == (
+    assert unfamiliar_message(mostly, STUDIO_TEACH_REMEDY, {"image": "cnn-real"}) == (
         "**This footage looks unlike what cnn-real learned from: 8 % of frames familiar; the chords below are "
-        "guesses.** To get chords you can trust, train a model on your own footage (Models page or "
-        "`python -m pipeline train`).")
+        "guesses.** To get chords you can trust, teach it your setup on the Teach page, from one short clip "
+        "per chord.")
     assert unfamiliar_message(mostly, CLI_TRAIN_REMEDY, markdown=False).startswith(
         "This footage looks unlike what the image model learned from: 8 %")
     assert unfamiliar_message(analysis([True, False]), CLI_TRAIN_REMEDY) is None  # half familiar: not mostly

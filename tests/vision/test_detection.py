@@ -16,6 +16,7 @@ import pytest
 from pipeline.core.errors import InputError
 from pipeline.models.cards import read_card
 from pipeline.models.detector import train_detector
+from pipeline.samples import fretboard_boxes
 from pipeline.vision.detection import (
     FretboardDetections,
     FretboardDetector,
@@ -23,7 +24,6 @@ from pipeline.vision.detection import (
     grow_box,
     resolve_weights,
 )
-from pipeline.samples import fretboard_boxes
 
 REPO = Path(__file__).resolve().parents[2]
 
