@@ -34,6 +34,7 @@ from pipeline.models.datasets import LandmarkCache, extract_landmarks, read_imag
 from pipeline.models.landmark import train_landmark_model_on_images
 from pipeline.models.registry import load_landmark_model
 from pipeline.timeline.analyze import analyze_clip
+from pipeline.vision.hands import default_hand_workers
 from pipeline.vision.video import iter_frames, probe, write_video
 
 
@@ -135,7 +136,8 @@ def model_set_rows(landmarks, cnn, repeat: int = 3) -> list[list]:
             ("landmarks", ModelSet(landmarks=landmarks), None), ("CNN (no MediaPipe)", ModelSet(image=cnn), None),
             ("landmarks + CNN (fused)", ModelSet(landmarks=landmarks, image=cnn), None),
         ]:
-            run = lambda: analyze_clip(long_clip, models, fps=5, hand_workers=workers, find_hands=None)  # noqa: E731
+            run = lambda: analyze_clip(long_clip, models, fps=5, hand_workers=workers or default_hand_workers(),  # noqa: E731
+                                       find_hands=None)
             run()  # warm: the hand-detection processes start once per process
             took = float(np.median([timed(run)[0] for _ in range(repeat)]))
             rows.append([name, f"{seconds:.0f} s", took, seconds / took, plain / took])

@@ -26,11 +26,11 @@ import numpy as np
 
 from benchmarks.common import median_seconds, print_table
 from pipeline.core.config import SAMPLE_MEDIA_DIR, get_settings
-from pipeline.models.datasets import read_image_folder
 from pipeline.models.cards import ImageModelCard
+from pipeline.models.datasets import read_image_folder
+from pipeline.models.evaluation import evaluate_predictions
 from pipeline.models.image.training import train_image_model
 from pipeline.models.image.transformer import TransformerChordModel
-from pipeline.models.evaluation import evaluate_predictions
 
 RECIPES = (("default 72x128", (72, 128), 6), ("larger 96x160", (96, 160), 8))
 

@@ -32,9 +32,9 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 from benchmarks.common import print_table
 from pipeline.core.config import SAMPLE_MEDIA_DIR
 from pipeline.core.timeline import Timeline
+from pipeline.models.evaluation import CHANGE_TOLERANCE, score_timeline
 from pipeline.models.registry import load_model_set
 from pipeline.timeline.analyze import analyze_clip, resmooth
-from pipeline.models.evaluation import CHANGE_TOLERANCE, score_timeline
 from pipeline.timeline.smoothing import METHODS, SmoothingSettings
 
 CLIPS = ("progression", "strumming_em_d", "progression_108bpm")

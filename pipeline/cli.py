@@ -42,6 +42,7 @@ from pipeline.text import (
 from pipeline.timeline.analyze import analyze_clip, predict_image_files
 from pipeline.timeline.batch import BatchSettings, run_batch
 from pipeline.vision.drawing import write_annotated_video
+from pipeline.vision.hands import default_hand_workers
 
 HAND_CHOICES = {"cascade": CASCADE_HANDS, "plain": HandSettings()}
 """``train --hands``: how a landmark model's training frames (and later its analyses) find hands."""
@@ -279,7 +280,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         bar.refresh()
 
     try:
-        analysis = analyze_clip(args.clip, models, fps=args.fps, start=args.start, end=args.end, progress=progress)
+        analysis = analyze_clip(args.clip, models, fps=args.fps, start=args.start, end=args.end, progress=progress,
+                                hand_workers=default_hand_workers())
     finally:
         bar.close()
     if analysis.clip.warning:  # a truncated clip: analysed as far as it goes
@@ -331,7 +333,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
     if source.suffix.lower() == ".json":
         timeline = source
     else:
-        timeline = analyze_clip(source, _model_set(args), fps=args.fps).timeline
+        timeline = analyze_clip(source, _model_set(args), fps=args.fps, hand_workers=default_hand_workers()).timeline
         clip = source
     settings = PerformanceSettings(guitar=args.guitar, pattern=args.pattern, bpm=args.bpm)
     outputs = render_listen_outputs(

@@ -29,7 +29,7 @@ from pipeline.models.landmark import LandmarkChordModel
 from pipeline.timeline.fusion import fuse
 from pipeline.timeline.smoothing import SmoothingSettings, smooth, steady_flags
 from pipeline.vision.detection import FretboardDetections
-from pipeline.vision.hands import HandDetector, default_hand_workers, detect_stream
+from pipeline.vision.hands import HandDetector, detect_stream
 from pipeline.vision.regions import Region, classifier_region, crop_region, hand_choice_box
 from pipeline.vision.video import iter_frames, probe
 
@@ -139,10 +139,12 @@ def analyze_clip(
             frames right with tracking against 0.74 and 0.93 without.
         smoothing: how per-frame chords become the timeline (see :mod:`pipeline.timeline.smoothing`).
         progress: called with the done fraction in [0, 1] after each frame.
-        hand_workers: processes for hand detection (default :func:`pipeline.vision.hands.default_hand_workers`;
-            1 detects in this process). Each frame is detected on its own, so the results do not depend
-            on it; a clip of under :data:`PARALLEL_MIN_FRAMES` sampled frames, or a given ``detector``,
-            is detected here.
+        hand_workers: processes for hand detection (default 1: in this process; the CLI passes
+            :func:`pipeline.vision.hands.default_hand_workers`). The processes are spawned, which
+            re-imports the caller's main module: a script must keep its work under
+            ``if __name__ == "__main__":``, which is why the library does not spawn them unasked. Each
+            frame is detected on its own, so the results do not depend on it; a clip of under
+            :data:`PARALLEL_MIN_FRAMES` sampled frames, or a given ``detector``, is detected here.
         find_hands: True looks for hands in every frame (the apps draw them); None only when a model
             reads them (a landmark model, or an image model that sees a region: no MediaPipe at all
             for a whole-frame image model alone); False never.
@@ -161,7 +163,7 @@ def analyze_clip(
     expected = 1 if info.is_image else max(1, math.ceil((span_end - span_start) * min(rate, info.fps or rate)))
     if find_hands is None:
         find_hands = models.landmarks is not None or (models.image is not None and sees_region(models.image))
-    workers = hand_workers or default_hand_workers()
+    workers = hand_workers or 1
     if detector is not None or expected < PARALLEL_MIN_FRAMES:
         workers = 1
     seen: list[tuple[int, float, HandsResult, object, object]] = []
