@@ -35,8 +35,8 @@ from pipeline.core.config import get_space_settings, get_studio_settings
 from pipeline.core.errors import InputError
 from pipeline.explain.frames import explain_analysed_frame
 from pipeline.figures import timeline_figure
-from pipeline.text import space_intro
 from pipeline.samples import sample_clips
+from pipeline.text import segment_name, space_intro
 from pipeline.vision.video import VIDEO_SUFFIXES, browser_safe_video, read_frame
 
 log = logging.getLogger("chord_space")
@@ -152,7 +152,7 @@ def _frame_index(state: Session, index) -> int:
 
 def timeline_rows(timeline) -> list[list]:
     """The timeline as table rows (``TIMELINE_HEADERS``); an unsure segment's chord reads "C (unsure)"."""
-    return [[round(s.start, 2), round(s.end, 2), f"{s.chord} (unsure)" if s.unsure else s.chord,
+    return [[round(s.start, 2), round(s.end, 2), segment_name(s),
              round(s.probability, 3)] for s in timeline.segments]
 
 

@@ -5,8 +5,6 @@ The models come from the sidebar's choice: a landmark model, an image model (CNN
 both (fused per frame), and optionally a fretboard detector.
 """
 
-import csv
-import io
 import json
 from pathlib import Path
 
@@ -227,16 +225,11 @@ with frame_col:
         st.switch_page("app_pages/explain.py")
 
 st.subheader("Downloads")
-rows = analysis.frame_rows()
-table = io.StringIO()
-writer = csv.DictWriter(table, fieldnames=list(rows[0]) if rows else ["frame"])
-writer.writeheader()
-writer.writerows(rows)
 stem = clip.stem
 d1, d2, d3 = st.columns(3)
 d1.download_button("Timeline (JSON)", json.dumps(analysis.timeline.to_dict(), indent=2), f"{stem}.timeline.json",
                    "application/json", key="download_timeline")
-d2.download_button("Frames (CSV)", table.getvalue(), f"{stem}.frames.csv", "text/csv", key="download_frames")
+d2.download_button("Frames (CSV)", analysis.frames_csv(), f"{stem}.frames.csv", "text/csv", key="download_frames")
 if not analysis.clip.is_image:
     d3.download_button("Annotated video (MP4)", video.read_bytes(), f"{stem}.annotated.mp4", "video/mp4",
                        key="download_video")

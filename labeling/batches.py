@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 from labeling.ingest import JPEG_QUALITY, encode_jpeg
+from labeling.names import clip_name
 from labeling.records import AddResult, ClipInfo, NewFrame, NewPrediction
 from labeling.store import LabelStore
 from pipeline.core.errors import InputError
@@ -66,7 +67,7 @@ def _add_clip_result(store: LabelStore, result: Path, row: dict, batch: str, tak
         rows = {int(r["frame"]): r for r in csv.DictReader(handle)}
     info = probe(clip)
     digest = file_digest(clip)
-    name = result.name if result.name not in taken else f"{result.name}-{digest[:8]}"
+    name = clip_name(Path(row["clip"]).stem, digest, taken)  # the folder's name may hold any character
     taken.add(name)
     items = []
     # every frame, picked by index: the batch's sampling rate is not stored, and its times are rounded

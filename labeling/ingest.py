@@ -27,7 +27,7 @@ import cv2
 
 from labeling.formats import FORMATS, read_dataset, refuse_links_out, unpacked_dataset
 from labeling.frames import DIGEST_MARKER, IMAGE_EXTS
-from labeling.names import check_name
+from labeling.names import check_name, clip_name
 from labeling.records import AddResult, ClipInfo, FrameRecord, LabelEvent, NewFrame, NewPrediction
 from labeling.store import LabelStore
 from pipeline.core.chords import parse_chord
@@ -39,7 +39,6 @@ from pipeline.models.landmark import LandmarkChordModel
 from pipeline.models.registry import SAMPLE_MODEL, load_model
 from pipeline.samples import fretboard_boxes
 from pipeline.timeline.analyze import hand_settings_for, predict_image_files
-from pipeline.uploads import ascii_name
 from pipeline.vision.video import iter_frames, probe
 
 JPEG_QUALITY = 95
@@ -173,9 +172,7 @@ def add_clip(
     info = probe(path)
     digest = file_digest(path)
     if name is None:
-        taken = {clip.name for clip in store.clips()}
-        name = path.stem if path.stem not in taken else f"{path.stem}-{digest[:8]}"
-        name = ascii_name(name).lstrip("._-")[:100] or digest[:12]  # Übung – G -> Ubung___G
+        name = clip_name(path.stem, digest, {clip.name for clip in store.clips()})
     check_name(name, "Clip")
     boxes = _clip_boxes(path)
     items = []

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from pipeline.core.errors import InputError
+from pipeline.uploads import ascii_name
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+=@-]{0,99}")
 
@@ -48,3 +49,17 @@ def check_relative(member: str, what: str = "path") -> Path:
     if not parts or text.startswith("/") or re.match(r"^[A-Za-z]:", text) or ".." in parts:
         raise InputError(f"The {what} {member!r} points outside its folder (absolute or with '..'); refusing it.")
     return Path(*parts)
+
+
+def clip_name(stem: str, digest: str, taken: set[str] | frozenset[str] = frozenset()) -> str:
+    """A clip's name in the store: its file stem, made unique with its digest when ``taken`` holds it,
+    in the characters :func:`check_name` allows (``Übung – G`` -> ``Ubung___G``; the digest when
+    nothing is left).
+
+    Args:
+        stem: the clip's file stem (or a name built from it).
+        digest: the clip's SHA-256 digest (hex).
+        taken: names already in the store.
+    """
+    name = stem if stem not in taken else f"{stem}-{digest[:8]}"
+    return check_name(ascii_name(name).lstrip("._-")[:100] or digest[:12], "Clip")

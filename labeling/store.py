@@ -43,16 +43,10 @@ from pipeline.core.chords import VOCABULARY
 
 
 class LabelStore(LabelsMixin, SnapshotsMixin, JobsMixin):
-    """An open label store.
+    """An open label store: frames, labels, snapshots and jobs over one database.
 
-    Args:
-        root: the store folder (created if missing); default the configured data dir.
-        durable: fsync on every commit (``synchronous=FULL``) and every frame file; slower, survives
-            power cuts as well as killed processes.
-        timeout: seconds a writer waits for another process's transaction.
-
-    Raises:
-        InputError: the database is not a label store, or was written by a newer schema.
+    Opened as :class:`labeling.database.StoreDatabase` (the same arguments and errors); each concern's
+    methods come from its mixin.
     """
 
     def stats(self) -> StoreStats:

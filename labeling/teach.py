@@ -4,13 +4,13 @@ labeled group per clip, so Label can review and correct them and a snapshot can 
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
-from labeling.names import check_name
+from labeling.names import clip_name
 from labeling.records import AddResult, ClipInfo, NewFrame
 from labeling.store import LabelStore
 from pipeline.core.errors import InputError
-from pipeline.uploads import ascii_name
 from pipeline.teach.training import is_taught, read_teach_record
 
 TEACH_AUTHOR = "teach"
@@ -47,8 +47,8 @@ def store_taught_frames(store: LabelStore, folder: str | Path, author: str = TEA
             split="val" if row["held_out"] else "train"))
     ids, skipped, labeled = [], [], []
     for clip, items in by_clip.items():
-        name = ascii_name(f"{folder.name}-{clip}").replace(" ", "_").lstrip("._-")[:100]
-        result = store.add_frames(items, ClipInfo(check_name(name, "Clip")), author=author, on_duplicate="skip")
+        name = clip_name(f"{folder.name}-{clip}", hashlib.sha256(f"{folder}/{clip}".encode()).hexdigest())
+        result = store.add_frames(items, ClipInfo(name), author=author, on_duplicate="skip")
         ids += result.frame_ids
         skipped += result.skipped
         labeled += result.labeled

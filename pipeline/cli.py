@@ -22,7 +22,7 @@ from pipeline.core.types import ModelKind
 from pipeline.explain.checks import BASELINES
 from pipeline.explain.service import METHODS, explain_path
 from pipeline.models.cards import model_kind, read_card
-from pipeline.models.datasets import read_datasets, read_groups, read_image_folder
+from pipeline.models.datasets import read_datasets, read_groups, read_image_folder, read_train_and_val
 from pipeline.models.detector import evaluate_detector, train_detector
 from pipeline.models.evaluation import evaluate_chord_predictions
 from pipeline.models.features import FEATURE_VERSIONS
@@ -120,7 +120,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     trained_on = " + ".join(str(Path(root).resolve()) for root in args.data)
     domains = sorted({image.domain for image in images})
     if args.kind in ("image", "cnn"):
-        return _train_image(args, images, val, trained_on, domains)
+        return _train_image(args, images, val, trained_on)
     bar = _bar(None, "hands")
 
     def hands_found(results) -> None:
@@ -165,15 +165,10 @@ def _training_images(args: argparse.Namespace) -> tuple[list, list | None]:
         images = [image for root in args.data
                   for image in read_image_folder(root, _default_split(Path(root), args.split, "train"))]
         return images, None
-    images = read_datasets(args.data, "train")
-    try:
-        val = read_datasets(args.data, "val")
-    except InputError:  # no tree has a val split
-        val = None
-    return images, val
+    return read_train_and_val(args.data)
 
 
-def _train_image(args: argparse.Namespace, images, val, trained_on: str, domains: list[str]) -> int:
+def _train_image(args: argparse.Namespace, images, val, trained_on: str) -> int:
     def report(epoch: int, metrics: dict) -> None:
         shown = "  ".join(f"{k} {v:.3f}" for k, v in metrics.items() if isinstance(v, float))
         print(f"  epoch {epoch}: {shown}", file=sys.stderr)
@@ -183,7 +178,6 @@ def _train_image(args: argparse.Namespace, images, val, trained_on: str, domains
         progress=report, input_size=args.input_size, val_images=val, trained_on=trained_on,
         synthetic=args.synthetic,
     )
-    model.card.domains = domains
     model.save(args.out)
     metrics = {k: round(v, 4) for k, v in model.card.metrics.items() if isinstance(v, (int, float))}
     print(f"{args.kind} ({model.card.mode}) {metrics}")
@@ -310,7 +304,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     Returns:
         The exit status: 0, also when some clips failed (the summary gives their reasons).
     """
-    settings = BatchSettings(tuple(args.model or [None]), args.detector, args.fps, args.video)
+    settings = BatchSettings(tuple(expand_taught(args.model or [None])), args.detector, args.fps, args.video)
     summary = run_batch(args.inputs, args.out, settings, workers=args.workers, address=args.address)
     failed = summary[summary["error"].fillna("") != ""]
     print(f"{len(summary) - len(failed)} clips analysed, {len(failed)} failed; wrote {Path(args.out) / 'summary.csv'}")

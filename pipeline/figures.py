@@ -22,7 +22,7 @@ import numpy as np
 from pipeline.compare.comparison import Comparison, thumbnail_uri, top_k
 from pipeline.core.chords import NO_CHORD, VOCABULARY
 from pipeline.models.evaluation import EvaluationReport
-from pipeline.text import UNSURE_LABEL
+from pipeline.text import UNSURE_LABEL, segment_name
 
 _PALETTE = ["#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692", "#B6E880", "#FF97FF",
             "#FECB52", "#1F77B4", "#8C564B", "#2CA02C", "#D62728"]
@@ -60,7 +60,7 @@ def add_segment_bars(fig, rows: Sequence[tuple[str, object]]) -> None:
                 shown.add(UNSURE_LABEL)
             fig.add_trace(go.Bar(
                 x=[s.end - s.start], base=[s.start], y=[row], orientation="h", customdata=[[s.start, s.end]],
-                name=f"{s.chord} (unsure)" if s.unsure else s.chord,
+                name=segment_name(s),
                 marker=_UNSURE_MARKER if s.unsure else dict(color=CHORD_COLOURS.get(s.chord, "#888")),
                 text=f"{s.chord}?" if s.unsure else s.chord, textposition="inside", insidetextanchor="middle",
                 legendgroup=UNSURE_LABEL if s.unsure else s.chord, showlegend=not s.unsure and s.chord not in shown,
@@ -319,12 +319,6 @@ def teaching_figure(comparison: Comparison, frame: int, k: int = 3):
     return fig
 
 
-__all__ = [
-    "CHORD_COLOURS", "MAP_TITLES", "add_segment_bars", "confusion_figure", "map_colours", "maps_figure",
-    "selected_time", "teaching_figure", "timeline_figure", "PLOTLY_CONFIG",
-]
-
-
 def probability_figure(probabilities: dict[str, float], highlight: str | None = None, title: str = ""):
     """A bar per class with its probability.
 
@@ -376,3 +370,9 @@ def answers_figure(answers: dict[str, tuple[str, dict[str, float]]], classes: li
                       legend=dict(orientation="h", x=0, xanchor="left", y=1.02, yanchor="bottom"))
     return fig
 
+
+__all__ = [
+    "CHORD_COLOURS", "MAP_TITLES", "MODEL_COLOURS", "PLOTLY_CONFIG", "UNSURE_COLOUR", "add_segment_bars",
+    "answers_figure", "confusion_figure", "map_colours", "maps_figure", "probability_figure", "selected_time",
+    "teaching_figure", "timeline_figure",
+]

@@ -109,6 +109,11 @@ UNSURE_LABEL = "unsure: unfamiliar footage"
 """The legend entry of unsure segments and unfamiliar frames in the timeline figure."""
 
 
+def segment_name(segment) -> str:
+    """A timeline segment's chord as the apps name it: "C", or "C (unsure)" on unfamiliar footage."""
+    return f"{segment.chord} (unsure)" if segment.unsure else segment.chord
+
+
 def unfamiliar_message(analysis: Analysis, remedy: str, names: Mapping[str, str] | None = None,
                        markdown: bool = True) -> str | None:
     """What the studio, the Space and the CLI say when a clip is mostly unfamiliar to its models (else None).

@@ -11,6 +11,7 @@ fretboard boxes and regions are held as they come (their types live in ``vision`
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -411,13 +412,18 @@ class Analysis:
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         frames_path = out_dir / "frames.csv"
+        frames_path.write_text(self.frames_csv(), newline="")
+        return {"frames": frames_path, "timeline": self.timeline.save(out_dir / "timeline.json")}
+
+    def frames_csv(self) -> str:
+        """The text of ``frames.csv``: :meth:`frame_rows` under a header (the apps' download too)."""
         rows = self.frame_rows()
         columns = list(rows[0]) if rows else ["frame", "time", "hands", "chord", "probability", "covered"]
-        with frames_path.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=columns)
-            writer.writeheader()
-            writer.writerows(rows)
-        return {"frames": frames_path, "timeline": self.timeline.save(out_dir / "timeline.json")}
+        table = io.StringIO(newline="")
+        writer = csv.DictWriter(table, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+        return table.getvalue()
 
 
 def _round(value, digits: int = 1) -> float | str:

@@ -185,6 +185,20 @@ def read_datasets(
     return images
 
 
+def read_train_and_val(roots: Sequence[str | Path]) -> tuple[list[LabeledImage], list[LabeledImage] | None]:
+    """The training images of several trees and their validation images (None when no tree has a
+    ``val`` split), both by :func:`read_datasets` (a tree with ``groups.csv`` split by group).
+
+    Raises:
+        InputError: no labeled images to train on.
+    """
+    images = read_datasets(roots, "train")
+    try:
+        return images, read_datasets(roots, "val")
+    except InputError:  # no tree has a val split
+        return images, None
+
+
 def _group_of(image: LabeledImage) -> str:
     """The image's group, or the image itself when the CSV does not list it."""
     return image.group or f"file:{image.path.name}"

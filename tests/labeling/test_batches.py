@@ -64,3 +64,15 @@ def test_labeling_add_takes_a_batch_folder_and_refuses_other_folders(batch_folde
     assert capsys.readouterr().out.startswith(f"added {expected} frames")
     with LabelStore(tmp_path / "other") as store, pytest.raises(InputError, match="not a batch result folder"):
         add_batch(store, batch_folder / "progression")
+
+
+def test_a_clip_with_any_name_imports_under_a_store_name(tmp_path):
+    """The batch names a clip's folder after its stem as it is; the store's clip name keeps to ASCII."""
+    clip = tmp_path / "Übung – G.mp4"
+    shutil.copy(SAMPLE_MEDIA_DIR / "progression.mp4", clip)
+    out = tmp_path / "batch"
+    assert analyze_into(clip, out / clip.stem, BatchSettings(fps=1.0), load_model_set([None]))["error"] == ""
+    write_summary(out)
+    with LabelStore(tmp_path / "store") as store:
+        assert add_batch(store, out).frame_ids
+        assert [c.name for c in store.clips()] == ["Ubung___G"]
