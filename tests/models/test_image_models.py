@@ -243,18 +243,19 @@ def test_cnn_on_real_frames_short_schedule(real_data):
     """A short schedule on a subset of train, scored on EVERY val frame (None and no-hand frames included).
 
     The full recipe (all of train, 72x128, 6 epochs: 99.7-100 % of val over three seeds) runs in the
-    benchmark; this is the affordable version: a quarter of train, measured 0.89 here, floor 0.8.
+    benchmark; this is the affordable version: a third of train, 8 epochs. Seeds 0-2 on one and two threads
+    measured 0.918-0.947 here (a quarter of train and 6 epochs ranged 0.75-0.86 and failed CI once); floor 0.85.
     """
     train = read_image_folder(real_data, "train")
     val = read_image_folder(real_data, "val")
-    subset = [image for k, image in enumerate(train) if k % 4 == 0]
-    model = train_image_model(subset, kind="cnn", epochs=6, input_size=(64, 112), threads=THREADS, seed=0,
+    subset = [image for k, image in enumerate(train) if k % 3 == 0]
+    model = train_image_model(subset, kind="cnn", epochs=8, input_size=(64, 112), threads=THREADS, seed=0,
                               val_images=val)
     accuracy = model.card.metrics["val_accuracy"]
     print(f"real val accuracy {accuracy:.3f} over {model.card.metrics['val_n']} frames, "
           f"{model.card.metrics['train_seconds']:.0f} s")
     assert model.card.metrics["val_n"] == len(val) == 340
-    assert accuracy >= 0.8
+    assert accuracy >= 0.85
 
 
 def test_image_models_say_which_frames_are_familiar(cnn, probe, squares, renders, tmp_path):
