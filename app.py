@@ -28,6 +28,7 @@ PAGES = [
     st.Page("app_pages/explain.py", title="Explain", icon=":material/visibility:"),
     st.Page("app_pages/label.py", title="Label", icon=":material/label:"),
     st.Page("app_pages/compare.py", title="Compare", icon=":material/compare:"),
+    st.Page("app_pages/live.py", title="Live", icon=":material/videocam:"),
     st.Page("app_pages/listen.py", title="Listen", icon=":material/music_note:"),
     st.Page("app_pages/models.py", title="Models", icon=":material/model_training:"),
     st.Page("app_pages/teach.py", title="Teach", icon=":material/school:"),

@@ -1,9 +1,11 @@
 """The Hugging Face Space demo: a Gradio app over the same pipeline as the Streamlit studio.
 
 Upload or record a clip (or pick a sample), get the annotated video with the chords as subtitles, the
-chord timeline, one frame explained, the chords played on guitar and muxed onto the clip, and a way to
-suggest a corrected chord for a frame (recorded in the label store, pushed to a hub dataset when one
-is configured: see :mod:`pipeline.space`).
+chord timeline (a click on it or on a segments row moves the video there; the video's playhead is drawn on
+it), one frame explained, the chords played on guitar and muxed onto the clip, and a way to suggest a
+corrected chord for a frame (recorded in the label store, pushed to a hub dataset when one is configured:
+see :mod:`pipeline.space`). The Teach tab teaches a landmark model and a CNN from the visitor's own clips
+(one per chord, or camera takes), which then analyse that visitor's clips (their session only).
 
 Handlers are thin: each calls the pipeline / labeling functions the Streamlit pages call. Every
 request writes into its own temp folder; what a session analysed lives in its ``gr.State``, so two
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
 import threading
 import time
@@ -36,7 +39,8 @@ from pipeline.core.errors import InputError
 from pipeline.explain.frames import explain_analysed_frame
 from pipeline.figures import timeline_figure
 from pipeline.samples import sample_clips
-from pipeline.text import segment_name, space_intro
+from pipeline.teach.training import CNN_EPOCHS
+from pipeline.text import SPACE_TEACH_TAB, segment_name, space_intro
 from pipeline.vision.video import VIDEO_SUFFIXES, browser_safe_video, read_frame
 
 log = logging.getLogger("chord_space")
@@ -46,7 +50,6 @@ TIMELINE_HEADERS = ["start (s)", "end (s)", "chord", "mean probability"]
 
 # Gradio's own upload cache: every hour, files older than a day go (a Space's disk is small and lives on).
 DELETE_CACHE = (3600, 86400)
-SESSION_TTL_S = 6 * 3600  # a session's request folder goes when the session ends, at the latest after this
 
 
 def launch_options() -> dict:
@@ -161,13 +164,14 @@ def timeline_rows(timeline) -> list[list]:
 
 
 @space.gpu(duration=60)
-def analyze(video: str | None, fps: float, progress=gr.Progress()):
+def analyze(video: str | None, fps: float, taught: space.TaughtPair | None = None, progress=gr.Progress()):
     """Analyse a clip (:func:`pipeline.space.analyze_upload`): annotated video with chord subtitles,
     timeline plot and table, a summary.
 
     Args:
         video: the clip's path (upload, webcam recording or example).
         fps: frames sampled per second.
+        taught: the pair this session taught (Teach tab), which then analyses instead of the Space's models.
 
     Returns:
         (annotated video with subtitles, timeline plot, timeline table, summary markdown,
@@ -176,7 +180,8 @@ def analyze(video: str | None, fps: float, progress=gr.Progress()):
     if not video:
         raise gr.Error("Upload or record a clip, or pick an example, first.", title="No clip")
     try:
-        result = space.analyze_upload(video, fps, get_models, lambda fraction, what: progress(fraction, desc=what))
+        load = (lambda: taught.models) if taught is not None else get_models
+        result = space.analyze_upload(video, fps, load, lambda fraction, what: progress(fraction, desc=what))
     except Exception as error:  # noqa: BLE001
         raise _fail(error) from error
     if result.warning:
@@ -190,6 +195,55 @@ def analyze(video: str | None, fps: float, progress=gr.Progress()):
         gr.Slider(minimum=0, maximum=max(n - 1, 1), value=0, step=1, interactive=n > 1),
         Session(result.analysis, result.clip, result.folder, result.sample, result.models),
     )
+
+
+def seek_to_segment(table, evt: gr.SelectData) -> float:
+    """A click on a row of the segments table: that segment's start (the page then moves the video there).
+
+    Returns:
+        The start in seconds.
+    """
+    rows = table.values.tolist() if hasattr(table, "values") else list(table or [])
+    row = evt.row_value if evt.row_value else rows[evt.index[0]]
+    return float(row[0])
+
+
+# The video's playhead, moved by a click on a segments row (SEEK_JS) or on the timeline (PLAYHEAD_JS), drawn on the
+# timeline as a line while the video plays; Plotly's own axis (``_fullLayout.xaxis``) maps seconds to pixels.
+SEEK_JS = """(t) => { const v = document.querySelector('#annotated video');
+  if (v && t !== null && t !== undefined && !Number.isNaN(+t)) { v.currentTime = +t; } return []; }"""
+PLAYHEAD_JS = """() => {
+  if (window.chordPlayhead) return [];
+  window.chordPlayhead = true;
+  const video = () => document.querySelector('#annotated video');
+  const draw = (t) => {
+    const gd = document.querySelector('#timeline_plot .js-plotly-plot');
+    const box = gd && gd.querySelector('.svg-container'), layout = gd && gd._fullLayout;
+    if (!box || !layout || !layout.xaxis) return;
+    let line = box.querySelector('.chord-playhead');
+    if (!line) {
+      line = document.createElement('div');
+      line.className = 'chord-playhead';
+      line.style.cssText = 'position:absolute;width:2px;background:#d62728;pointer-events:none;z-index:5';
+      box.appendChild(line);
+    }
+    const x = layout.xaxis, y = layout.yaxis;
+    line.style.left = (x._offset + x.l2p(t) - 1) + 'px';
+    line.style.top = y._offset + 'px';
+    line.style.height = y._length + 'px';
+    line.dataset.time = t.toFixed(3);
+  };
+  const follow = (e) => { if (e.target.closest && e.target.closest('#annotated')) draw(e.target.currentTime); };
+  ['timeupdate', 'seeked', 'loadedmetadata'].forEach(name => document.addEventListener(name, follow, true));
+  document.addEventListener('click', (e) => {
+    const gd = e.target.closest && e.target.closest('#timeline_plot .js-plotly-plot'), v = video();
+    if (!gd || !v || !gd._fullLayout || !gd._fullLayout.xaxis) return;
+    const x = gd._fullLayout.xaxis, left = gd.querySelector('.svg-container').getBoundingClientRect().left;
+    const t = x.p2l(e.clientX - left - x._offset);
+    if (t >= x.range[0] && t <= x.range[1]) v.currentTime = Math.max(0, t);
+  }, true);
+  return [];
+}"""
 
 
 def preview_upload(video: str | None) -> str | None:
@@ -288,6 +342,82 @@ def suggest_correction(state: Session | None, index: float, chord: str | None):
 
 
 # --------------------------------------------------------------------------------------------------
+# Teach: the visitor's own setup, for this session
+
+
+def _takes_note(takes: list) -> str:
+    if not takes:
+        return "No camera takes yet."
+    return "Camera takes: " + ", ".join(f"**{chord}** ({Path(path).name})" for path, chord in takes) + "."
+
+
+def add_take(take: str | None, chord: str | None, takes: list | None):
+    """Add a recorded (or uploaded) take with its chord to the session's teaching takes.
+
+    Returns:
+        (the takes, a note listing them, the cleared take input).
+    """
+    if not take:
+        raise gr.Error("Record a take with the camera (or upload one) first.", title="No take")
+    if not chord:
+        raise gr.Error("Choose the chord this take shows.", title="No chord chosen")
+    playable = Path(preview_upload(take))
+    named = playable.with_name(f"{chord}-take{len(takes or []) + 1}{playable.suffix}")  # its chord in its name
+    shutil.copyfile(playable, named)
+    takes = list(takes or []) + [(str(named), chord)]
+    return takes, _takes_note(takes), None
+
+
+def clear_takes(takes: list | None):
+    """Forget the session's camera takes. Returns (no takes, the note)."""
+    return [], _takes_note([])
+
+
+def teach(files: list | None, chord_times: str | None, name: str | None, epochs: float | None,
+          takes: list | None = None, taught: space.TaughtPair | None = None, progress=gr.Progress()):
+    """Teach a pair from the visitor's clips (:func:`pipeline.space.teach_uploads`): it then analyses this
+    session's clips. A failure leaves the pair the session had (or the Space's models) in use.
+
+    Args:
+        files: clips named after their chords (``G.mp4``, ``Am-2.mov``), or one clip with ``chord_times``.
+        chord_times: ``"G:0-4,C:4-8"`` for one clip with several chords (empty: chords from the names).
+        name: the setup's name.
+        epochs: CNN epochs.
+        takes: the camera takes, (path, chord) each.
+        taught: the pair the session taught before (replaced).
+
+    Returns:
+        (the result markdown, the taught pair for the session's state, the models note of the Analyze column).
+    """
+    paths = [str(f) for f in files or []] + [path for path, _ in takes or []]
+    chords = [None] * len(files or []) + [chord for _, chord in takes or []]
+    if not paths:
+        raise gr.Error("Upload one short clip per chord (or record takes with the camera) first.", title="No clips")
+    try:
+        pair = space.teach_uploads(paths, chords, (chord_times or "").strip() or None, (name or "").strip()
+                                   or "my-guitar", int(epochs or CNN_EPOCHS),
+                                   lambda fraction, what: progress(fraction, desc=what))
+    except Exception as error:  # noqa: BLE001
+        raise _fail(error) from error
+    if taught is not None:
+        space.remove_request_folder(taught.folder)
+    return "\n\n".join(pair.summary), pair, _models_in_use(pair)
+
+
+def forget_taught(taught: space.TaughtPair | None):
+    """Go back to the Space's models: the session's taught pair goes. Returns (no pair, the models note)."""
+    if taught is not None:
+        space.remove_request_folder(taught.folder)
+    return None, _models_in_use(None)
+
+
+def _models_in_use(taught: space.TaughtPair | None) -> str:
+    if taught is None:
+        return "Analyzing with the Space's models (teach your own in the **Teach** tab)."
+    return f"Analyzing with **your taught models** ({taught.result.folder.name}: landmarks and CNN)."
+
+
+# --------------------------------------------------------------------------------------------------
 # The interface
 
 def _examples() -> list[Path]:
@@ -298,7 +428,9 @@ def build_demo() -> gr.Blocks:
     """The Blocks app (``demo`` below); every event has an ``api_name``."""
     limits = get_studio_settings()
     with gr.Blocks(title=TITLE, delete_cache=DELETE_CACHE) as app:
-        state = gr.State(None, time_to_live=SESSION_TTL_S, delete_callback=_end_session)
+        state = gr.State(None, time_to_live=space.SESSION_TTL_S, delete_callback=_end_session)
+        taught = gr.State(None, time_to_live=space.SESSION_TTL_S, delete_callback=_end_session)
+        takes = gr.State([], time_to_live=space.SESSION_TTL_S)
         synthetic = any(spec == "sample" for spec in get_space_settings().models)
         gr.Markdown(f"# {TITLE}\n{space_intro(synthetic)}", elem_id="intro")
         with gr.Row():
@@ -308,6 +440,7 @@ def build_demo() -> gr.Blocks:
                                     sources=["upload", "webcam"], elem_id="clip")
                 fps = gr.Slider(1, 15, value=limits.fps, step=1, label="Frames sampled per second")
                 run = gr.Button("Analyze", variant="primary", elem_id="analyze")
+                models_in_use = gr.Markdown(_models_in_use(None), elem_id="models_in_use")
                 gr.Examples([[str(p)] for p in _examples()], inputs=[video_in], label="Sample clips",
                             example_labels=[p.name for p in _examples()])
             with gr.Column(scale=2):
@@ -317,8 +450,9 @@ def build_demo() -> gr.Blocks:
         with gr.Tabs():
             with gr.Tab("Timeline", id="timeline"):
                 plot = gr.Plot(label="Chord timeline", elem_id="timeline_plot")
-                table = gr.Dataframe(headers=TIMELINE_HEADERS, label="Chord segments", interactive=False,
-                                     elem_id="timeline_table")
+                table = gr.Dataframe(headers=TIMELINE_HEADERS, label="Chord segments (click a row to play from it)",
+                                     interactive=False, elem_id="timeline_table")
+                seek_time = gr.Number(visible=False, elem_id="seek_time")
             with gr.Tab("Explain a frame", id="explain"):
                 with gr.Row():
                     frame_index = gr.Slider(0, 1, value=0, step=1, label="Frame (sampled frame number)",
@@ -355,9 +489,34 @@ def build_demo() -> gr.Blocks:
                         files = gr.File(label="Downloads (MIDI, WAV, MP4, SRT, VTT)", file_count="multiple")
                     muxed = gr.Video(label="The clip with the guitar (chords as subtitles)", interactive=False,
                                      elem_id="muxed")
+            with gr.Tab("Teach", id="teach"):
+                gr.Markdown(SPACE_TEACH_TAB)
+                with gr.Row():
+                    with gr.Column():
+                        teach_files = gr.File(label="Clips, one per chord (G.mp4, Am-2.mov)", file_count="multiple",
+                                              file_types=["video"], type="filepath", elem_id="teach_files")
+                        chord_times = gr.Textbox(label="Or, for one clip: its chords with times",
+                                                 placeholder="G:0-4, C:4-8, Am:8-12", elem_id="teach_chord_times")
+                    with gr.Column():
+                        take = gr.Video(label="A take with the camera (or a file)", sources=["upload", "webcam"],
+                                        elem_id="teach_take")
+                        with gr.Row():
+                            take_chord = gr.Dropdown(list(VOCABULARY), value=None, label="Chord of this take",
+                                                     elem_id="take_chord")
+                            add_take_button = gr.Button("Add this take", elem_id="add_take")
+                            clear_takes_button = gr.Button("Clear the takes", elem_id="clear_takes")
+                        takes_note = gr.Markdown(_takes_note([]), elem_id="takes_note")
+                with gr.Row():
+                    setup_name = gr.Textbox("my-guitar", label="Name of your setup", max_length=60,
+                                            elem_id="teach_name")
+                    epochs = gr.Slider(3, 40, value=CNN_EPOCHS, step=1, label="CNN epochs", elem_id="teach_epochs")
+                with gr.Row():
+                    teach_button = gr.Button("Teach", variant="primary", elem_id="teach_button")
+                    forget_button = gr.Button("Use the Space's models again", elem_id="forget_taught")
+                teach_note = gr.Markdown(elem_id="teach_note")
 
         video_in.upload(preview_upload, [video_in], [video_in], api_name="preview_upload")
-        run.click(analyze, [video_in, fps], [annotated, plot, table, summary, frame_index, state],
+        run.click(analyze, [video_in, fps, taught], [annotated, plot, table, summary, frame_index, state],
                   api_name="analyze", concurrency_id="analysis")
         explain_button.click(explain, [state, frame_index, target, explained],
                              [frame_image, probabilities, heatmap, explain_note],
@@ -366,6 +525,16 @@ def build_demo() -> gr.Blocks:
                             api_name="listen", concurrency_id="analysis")
         correct_button.click(suggest_correction, [state, frame_index, correct_chord], [correct_note],
                              api_name="suggest_correction")
+        add_take_button.click(add_take, [take, take_chord, takes], [takes, takes_note, take], api_name="add_take")
+        clear_takes_button.click(clear_takes, [takes], [takes, takes_note], api_name="clear_takes")
+        teach_button.click(teach, [teach_files, chord_times, setup_name, epochs, takes, taught],
+                           [teach_note, taught, models_in_use], api_name="teach", concurrency_id="teach",
+                           concurrency_limit=1)
+        forget_button.click(forget_taught, [taught], [taught, models_in_use], api_name="forget_taught")
+        # the row a click selected is known only in the page: no API client can call it
+        table.select(seek_to_segment, [table], [seek_time], api_name="seek", queue=False,
+                     api_visibility="private").then(None, [seek_time], None, js=SEEK_JS)
+        app.load(None, None, None, js=PLAYHEAD_JS)
     app.queue(default_concurrency_limit=get_space_settings().concurrency, max_size=32)
     return app
 

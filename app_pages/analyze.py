@@ -34,12 +34,15 @@ from pipeline.text import (
 )
 from pipeline.uploads import check_clip, save_upload
 from pipeline.vision.drawing import annotate_frame, frame_box, write_annotated_video
+from pipeline.vision.hands import default_hand_workers, start_hand_workers
 
 st.title("Analyze a clip")
 limits = get_studio_settings()
 if not chosen_models("chord"):
     st.warning("Choose a landmark or an image model in the sidebar: the analysis needs one.")
     st.stop()
+# The hand-detection processes import MediaPipe while the user picks a clip, not after the click (once per process).
+start_hand_workers(default_hand_workers())
 
 samples = sample_clips()
 kept = st.session_state.get("current")

@@ -3,8 +3,11 @@ real frames' val split, or a snapshot of the label store): metrics table, per-cl
 
 Landmark and image models alike, each alone, and each landmark model fused with each image model (as
 Analyze fuses them) (:func:`pipeline.compare.scoring.evaluate_models`). The "Embeddings" section draws t-SNE / PCA
-maps of each model's embeddings of the same frames (:func:`pipeline.compare.report.compare_models`).
+maps of each model's embeddings of the same frames (:func:`pipeline.compare.report.compare_models`); a click on a
+point shows its frame beside the maps, with its true chord and each model's answer.
 """
+
+from pathlib import Path
 
 import streamlit as st
 
@@ -13,9 +16,12 @@ from app_pages.ui.messages import show_error, synthetic_note
 from app_pages.ui.sidebar import chosen_models, data_dir
 from labeling.sets import labeled_sets, load_labeled_set
 from labeling.store import LabelStore
+from pipeline.compare.comparison import frame_answers
 from pipeline.compare.report import compare_models
 from pipeline.compare.scoring import evaluate_models
-from pipeline.figures import PLOTLY_CONFIG, confusion_figure, maps_figure
+from pipeline.figures import PLOTLY_CONFIG, confusion_figure, maps_figure, selected_map_frame
+from pipeline.text import MAP_CLICK_HINT, map_frame_lines
+from pipeline.vision.video import read_image
 
 st.title("Compare models")
 models = chosen_models("chord")
@@ -39,8 +45,18 @@ def model_reports(fingerprint: str, keys: tuple[str, ...], _frames, _models):
 
 @st.cache_data(show_spinner="Embedding the frames and computing the maps...", max_entries=4)
 def embedding_maps(fingerprint: str, keys: tuple[str, ...], _frames, _models):
-    """t-SNE / PCA maps of the models' embeddings of the set's frames (embeddings cached on disk too)."""
-    return maps_figure(compare_models(list(_models), _frames.images, hands=_frames.hands, thumbnails=False))
+    """The comparison behind the t-SNE / PCA maps of the models' embeddings of the set's frames (embeddings
+    cached on disk too)."""
+    return compare_models(list(_models), _frames.images, hands=_frames.hands, thumbnails=False)
+
+
+def show_map_frame(comparison, number: int) -> None:
+    """The clicked frame beside the maps: the image, its true chord and each model's answer."""
+    frame = comparison.frames[number]
+    lines = map_frame_lines(number, Path(frame.path).name, frame.chord, frame_answers(comparison, number))
+    st.image(read_image(frame.path), caption=lines[0].replace("**", "").replace("`", ""), width="stretch",
+             output_format="PNG")  # the frame as it is (a JPEG would blur it)
+    st.markdown("\n".join(lines[1:]))  # the caption says which frame; these, each model's answer
 
 
 try:
@@ -100,9 +116,24 @@ st.caption("Each model's embedding of the same frames (a landmark model's hand f
            "`python -m pipeline compare --models ... --data DIR --out report.html`.")
 if st.button("Draw the embedding maps", key="compare_maps"):
     st.session_state["compare_maps_for"] = (chosen_set, names)
+    st.session_state.pop("compare_frame", None)  # a frame index of other maps
 if st.session_state.get("compare_maps_for") == (chosen_set, names):
     try:
-        st.plotly_chart(embedding_maps(frames.fingerprint, keys, frames, loaded), key="compare_maps_figure",
-                        config=PLOTLY_CONFIG)
+        comparison = embedding_maps(frames.fingerprint, keys, frames, loaded)
     except Exception as error:  # noqa: BLE001
         show_error(error)
+        st.stop()
+    map_place, frame_place = st.columns([3, 1])
+    with map_place:
+        # A click selects a point; its customdata starts with the frame's index (pipeline.figures.maps_figure).
+        event = st.plotly_chart(maps_figure(comparison), key="compare_maps_figure", config=PLOTLY_CONFIG,
+                                on_select="rerun", selection_mode="points")
+    picked = selected_map_frame(event, len(comparison.frames))
+    if picked is not None:
+        st.session_state["compare_frame"] = picked
+    number = st.session_state.get("compare_frame")
+    with frame_place:
+        if number is None or not 0 <= number < len(comparison.frames):
+            st.caption(MAP_CLICK_HINT)
+        else:
+            show_map_frame(comparison, number)

@@ -14,7 +14,7 @@ from app_pages.ui.state import current_analysis
 from pipeline.explain.service import evidence_size, explain_landmarks, too_small_to_draw
 from pipeline.figures import PLOTLY_CONFIG, probability_figure
 from pipeline.models.catalogue import IMAGE_KINDS
-from pipeline.text import NO_HAND_IN_FRAME, NO_HAND_TO_ATTRIBUTE, too_small_note
+from pipeline.text import HEATMAP_SCALE, NO_HAND_IN_FRAME, NO_HAND_TO_ATTRIBUTE, heatmap_caption, too_small_note
 from pipeline.vision.drawing import annotate_frame, frame_box
 from pipeline.vision.overlays import FingerAnnotator, HeatmapAnnotator, side_by_side
 
@@ -130,30 +130,15 @@ elif st.toggle("Show the occlusion heatmap", value=True, key="explain_heatmap",
                                                  evidence_size(attribution)), icon=":material/info:")
             del attributions[name]
     if attributions:
-        def describe(name, attribution) -> str:
-            settings = attribution.settings
-            region = settings.get("region", "frame")
-            where = "" if region == "frame" else f", on the {region} region it saw"
-            size = "x".join(map(str, settings.get("window", []))) or "?"
-            passes = settings.get("passes", "?")
-            if settings.get("windows", passes) != passes:  # coarse to fine: the rest interpolated
-                passes = f"{passes} of {settings['windows']} windows evaluated"
-            else:
-                passes = f"{passes} passes"
-            return (f"{name}: occlusion heatmap of p({attribution.target}) = {attribution.probability:.3f}"
-                    f"{where} (window {size} px, {passes}, {attribution.seconds:.2f} s)")
-
         names = list(attributions)
         if len(names) == 2:
             titles = [f"{name}: {a.target} p={a.probability:.2f}" for name, a in attributions.items()]
             st.image(side_by_side(image, list(attributions.values()), titles, HeatmapAnnotator()),
-                     caption=" | ".join(describe(name, a) for name, a in attributions.items()))
+                     caption=" | ".join(heatmap_caption(name, a) for name, a in attributions.items()))
         else:
             attribution = attributions[names[0]]
-            st.image(HeatmapAnnotator().annotate(image, attribution), caption=describe(names[0], attribution))
-        st.caption("Colour scale (bar at the right): how much covering a spot lowers the target chord's "
-                   "probability, from blue (no effect) through green and yellow to red (the largest drop, the "
-                   "value at the top of the bar). Red is where the model finds its evidence.")
+            st.image(HeatmapAnnotator().annotate(image, attribution), caption=heatmap_caption(names[0], attribution))
+        st.caption(HEATMAP_SCALE)
 
 st.subheader("Attribution: which fingers decided")
 landmark_names = [name for name in models if entries[name].kind == "landmarks"]

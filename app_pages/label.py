@@ -1,7 +1,8 @@
 """Label: walk the review queue and accept or correct chord labels with the keyboard.
 
 Frames added here get suggestions from the chosen model set: a landmark model, an image model, or
-both fused (stored as one prediction per frame under the set's name, e.g. ``tiny + cnn (fused)``).
+both fused (stored under the set's name, e.g. ``tiny + cnn (fused)``, with each model's own answer beside it, so
+the queue puts first the frames where the two disagree). Enter accepts the newest suggestion (the set's).
 
 Every change goes straight into the label store under the sidebar's data directory (SQLite, one
 transaction per label), so labels survive a browser reload and an app restart. Keys: Enter accepts
@@ -10,6 +11,10 @@ the model's answer, the digit keys set a chord, Left / Right move, Z undoes your
 Each browser session labels under its own name (the sidebar's, else ``studio-<random>``), so Undo takes
 back this session's labels only, never another tab's. A frame whose file is missing or unreadable shows
 the error in its place; the queue moves on past it.
+
+A frame from a clip shows its neighbourhood under it (a few frames around it, from the video when it is there).
+A batch result folder (``python -m pipeline batch --out DIR``) can be imported beside clips. The labels set
+here retrain a taught model (Teach): the landmark part at once, the CNN in the background.
 """
 
 import shutil
@@ -21,9 +26,12 @@ import streamlit as st
 from app_pages.ui.cache import chord_model, model_set
 from app_pages.ui.files import derived_path
 from app_pages.ui.messages import show_error
+from app_pages.ui.neighbours import show_neighbours
+from app_pages.ui.personal import retrain_panel
 from app_pages.ui.pickers import model_choice
 from app_pages.ui.sidebar import chosen_models, data_dir, session_author
 from app_pages.ui.training import train_landmarks_button
+from labeling.batches import add_batch, batch_folder
 from labeling.export import FORMATS, export_snapshot
 from labeling.ingest import ModelRef, add_clip
 from labeling.queue import STATUSES, review_queue
@@ -38,14 +46,14 @@ root = data_dir()
 author = session_author()  # each browser session labels (and undoes) as itself
 
 
-def _act(action: str, frame_id: int | None = None, chord: str | None = None) -> None:
+def _act(action: str, frame_id: int | None = None, chord: str | None = None, model: str | None = None) -> None:
     """Button callback: change a label (or move), then show the next frame; runs before the page redraws."""
     queue = st.session_state.get("label_queue", [])
     position = st.session_state.get("label_pos", 0)
     try:
         with LabelStore(root) as store:
             if action == "accept":
-                event = store.accept(frame_id, author=author)
+                event = store.accept(frame_id, model=model, author=author)
                 st.session_state["label_message"] = f"Frame {frame_id}: accepted {event.chord}."
             elif action == "set":
                 store.set_label(frame_id, chord, author=author)
@@ -90,9 +98,23 @@ try:
         if st.button("Add frames", key="label_add"):
             try:
                 with st.spinner("Sampling frames and predicting their chords..."):
-                    ref = ModelRef.of(model_set(choice), choice.chord_label) if choice else None
+                    ref = (ModelRef.of(model_set(choice), choice.chord_label, [e.name for e in choice.chord_models])
+                           if choice else None)
                     result = add_clip(store, clip, fps=rate, model=ref, on_duplicate="skip", workers=1)
                 st.success(f"Added {len(result.frame_ids)} frames of {clip.name}"
+                           + (f" ({len(result.skipped)} already in the store)" if result.skipped else "") + ".")
+                _refresh()
+                stats = store.stats()
+            except Exception as error:  # noqa: BLE001
+                show_error(error)
+        batch = st.text_input("Or a batch result folder", key="label_batch_dir", placeholder="/data/batch-out",
+                              help="The --out folder of `python -m pipeline batch`: every finished clip's frames, "
+                                   "with the batch's answers as suggestions.")
+        if st.button("Import batch", key="label_batch_import"):
+            try:
+                with st.spinner("Reading the batch's frames from its clips..."):
+                    result = add_batch(store, batch_folder(batch), on_duplicate="skip")
+                st.success(f"Added {len(result.frame_ids)} frames of the batch {Path(batch.strip()).name}"
                            + (f" ({len(result.skipped)} already in the store)" if result.skipped else "") + ".")
                 _refresh()
                 stats = store.stats()
@@ -137,6 +159,8 @@ try:
             answers = ", ".join(f"{p.model}: {p.chord} {p.probability:.2f}" if p.covered else f"{p.model}: no hand"
                                 for p in predictions) or "no model has seen it"
             st.markdown(f"**Label: {label}** &nbsp; Suggestions: {answers}")
+            if image is not None:
+                show_neighbours(store, record)
 
     if queue:
         # Every chord model in the sidebar (the suggestions' models are among them), image models too: each
@@ -145,11 +169,13 @@ try:
         chords = label_chords(classes, list(stats.chords))
         keys = chord_keys(chords)
         covered = [p for p in predictions if p.covered]
+        suggestion = covered[0].model if covered else None  # newest first: the set's answer, not its members'
         nav = st.columns(4)
         nav[0].button("Previous", shortcut="Left", on_click=_act, args=("previous",), key="label_previous",
                       disabled=position == 0)
-        nav[1].button("Accept suggestion", shortcut="Enter", type="primary", on_click=_act, args=("accept", record.id),
-                      key="label_accept", disabled=not covered or image is None)
+        nav[1].button("Accept suggestion", shortcut="Enter", type="primary", on_click=_act,
+                      args=("accept", record.id, None, suggestion), key="label_accept",
+                      disabled=not covered or image is None)
         nav[2].button("Next", shortcut="Right", on_click=_act, args=("next",), key="label_next",
                       disabled=position >= len(queue) - 1)
         nav[3].button("Undo my last label", shortcut="Z", on_click=_act, args=("undo",), key="label_undo")
@@ -162,6 +188,9 @@ try:
         with st.expander("History of this frame"):
             st.dataframe([{"when": e.created_at, "chord": e.chord, "by": e.author, "how": e.origin,
                            "undone": e.undone_at or ""} for e in store.history(record.id)], hide_index=True)
+
+    with st.expander("Retrain your taught model with these labels"):
+        retrain_panel(store)
 
     st.subheader("Snapshots and export")
     s1, s2 = st.columns(2)

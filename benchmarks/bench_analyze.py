@@ -1,17 +1,20 @@
-"""Frames per second of chord analysis: the pipeline against a plain per-frame MediaPipe loop.
+"""Frames per second of chord analysis: the pipeline against a plain per-frame loop.
 
-The plain loop is the seed's way: decode every frame, keep the sampled ones, run MediaPipe in image
-mode on the full frame, classify each frame with its own ``predict_proba`` call. The pipeline skips
-unneeded frames without decoding them, tracks the hand between frames (MediaPipe's video mode),
-shrinks large frames to 640 px before detection, and classifies all frames in one call. On a folder
-of images it detects in two processes and caches landmarks by file content.
+The first table's plain loop is the seed's way: decode every frame, keep the sampled ones, run MediaPipe
+in image mode on the full frame, classify each frame with its own ``predict_proba`` call. The pipeline
+skips unneeded frames without decoding them, shrinks large frames to 640 px before detection, and
+classifies all frames in one call. On a folder of images it detects in two processes and caches
+landmarks by file content.
 
-A second table times whole analyses of a 30 s 640x360 clip (the progression sample three times) at
-5 fps with each model set, against the clip's own length (real-time factor above 1: faster than it
-plays). The real-data models (landmark SVM, CNN) are trained here first, in about a minute.
+The second table times whole analyses of a 30 s 640x360 clip (the progression sample three times) at
+5 fps with each model set, side by side with a plain loop of the same models (:func:`plain_set_loop`:
+frame by frame in one process, hands found as the landmark model's card asks, each model called on one
+frame at a time, one torch thread, its fastest setting here), run alternately so both see the same load.
+The real-data models (landmark SVM, CNN) are trained here first, in about a minute.
 
 Run: ``python -m benchmarks.bench_analyze`` (about 4 minutes on two cores; needs the sample clips, and
-the shared real frames for the image rows and the model-set rows).
+the shared real frames for the image rows and the model-set rows); ``--sets-only`` for the second table,
+``--models LANDMARK_FOLDER CNN_FOLDER`` to time models trained before (``python -m pipeline train``).
 """
 
 from __future__ import annotations
@@ -30,11 +33,13 @@ import numpy as np
 from benchmarks.common import print_table
 from pipeline.core.config import SAMPLE_MEDIA_DIR, get_settings
 from pipeline.core.hands import HandSettings, HandsResult
+from pipeline.core.types import ChordPrediction, ModelSet
 from pipeline.models.datasets import LandmarkCache, extract_landmarks, read_image_folder
 from pipeline.models.landmark import train_landmark_model_on_images
 from pipeline.models.registry import load_landmark_model
-from pipeline.timeline.analyze import analyze_clip
-from pipeline.vision.hands import default_hand_workers
+from pipeline.models.image.inputs import torch_threads
+from pipeline.timeline.analyze import analyze_clip, fuse_answers, hand_settings_for, image_model_input, sees_region
+from pipeline.vision.hands import HandDetector, default_hand_workers
 from pipeline.vision.video import iter_frames, probe, write_video
 
 
@@ -62,6 +67,40 @@ def plain_clip_loop(path: Path, model, fps: float) -> int:
     return done
 
 
+def plain_set_loop(path: Path, models: ModelSet, fps: float) -> list[tuple[dict[str, ChordPrediction],
+                                                                          ChordPrediction]]:
+    """A plain loop over a clip with a model set, one frame at a time in one process: decode every frame;
+    for each sampled one find the hands as the landmark model's card asks (:class:`HandDetector`, image
+    mode, the cascade where the card has it; no MediaPipe for a whole-frame image model alone), call the
+    landmark model and the image model on that frame alone, fuse their answers; one torch thread.
+
+    Returns:
+        Per sampled frame: (each model's prediction by name, the fused prediction).
+    """
+    needs_hands = models.landmarks is not None or (models.image is not None and sees_region(models.image))
+    capture = cv2.VideoCapture(str(path))
+    step = capture.get(cv2.CAP_PROP_FPS) / fps
+    index, next_pick, out = 0, 0.0, []
+    with HandDetector(hand_settings_for(models)) as detector, torch_threads(1):
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            if index >= next_pick - 1e-6:
+                next_pick += step
+                rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+                hands = detector.detect(rgb) if needs_hands else HandsResult((), None, rgb.shape[1], rgb.shape[0])
+                answers = {}
+                if models.landmarks is not None:
+                    answers["landmarks"] = models.landmarks.predict([hands])[0]
+                if models.image is not None:
+                    answers["image"] = models.image.predict([image_model_input(rgb, models.image, None, hands)[0]])[0]
+                out.append((answers, fuse_answers(answers, models.weights)))
+            index += 1
+    capture.release()
+    return out
+
+
 def plain_image_loop(paths: list[Path], model) -> int:
     """The seed's way over image files; returns the images classified."""
     import mediapipe as mp
@@ -77,6 +116,21 @@ def timed(fn) -> tuple[float, object]:
     start = time.perf_counter()
     value = fn()
     return time.perf_counter() - start, value
+
+
+def cpu_seconds() -> float:
+    """CPU seconds used so far by this process and its live child processes (the hand-detection pool; read
+    from /proc, so children count on Linux only)."""
+    import multiprocessing
+
+    total = time.process_time()
+    for child in multiprocessing.active_children():
+        try:
+            fields = Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
 
 
 def clip_rows(model, fps: float = 5.0, repeat: int = 3) -> list[list]:
@@ -118,44 +172,59 @@ def image_rows(real: Path, model) -> list[list]:
     ]
 
 
-def model_set_rows(landmarks, cnn, repeat: int = 3) -> list[list]:
-    from pipeline.core.types import ModelSet
-
+def model_set_rows(landmarks, cnn, repeat: int = 5) -> list[list]:
+    """Each model set's pipeline beside its plain loop (:func:`plain_set_loop`), run alternately; medians."""
     clip = SAMPLE_MEDIA_DIR / "progression.mp4"
     rows = []
+    workers = default_hand_workers()
     with tempfile.TemporaryDirectory() as scratch:
         long_clip = Path(scratch) / "progression_30s.mp4"
         frames = lambda: (f.image for _ in range(3) for f in iter_frames(clip, fps=None))  # noqa: E731
         write_video(long_clip, frames(), probe(clip).fps)
         seconds = probe(long_clip).duration
-        plain = float(np.median([timed(lambda: plain_clip_loop(long_clip, landmarks, 5))[0] for _ in range(repeat)]))
-        rows.append(["plain per-frame MediaPipe loop (landmarks)", f"{seconds:.0f} s", plain, seconds / plain, 1.0])
-        for name, models, workers in [
-            ("landmarks, 1 process", ModelSet(landmarks=landmarks), 1),
-            ("landmarks + CNN (fused), 1 process", ModelSet(landmarks=landmarks, image=cnn), 1),
-            ("landmarks", ModelSet(landmarks=landmarks), None), ("CNN (no MediaPipe)", ModelSet(image=cnn), None),
-            ("landmarks + CNN (fused)", ModelSet(landmarks=landmarks, image=cnn), None),
-        ]:
-            run = lambda: analyze_clip(long_clip, models, fps=5, hand_workers=workers or default_hand_workers(),  # noqa: E731
-                                       find_hands=None)
-            run()  # warm: the hand-detection processes start once per process
-            took = float(np.median([timed(run)[0] for _ in range(repeat)]))
-            rows.append([name, f"{seconds:.0f} s", took, seconds / took, plain / took])
+        for name, models in [("landmarks", ModelSet(landmarks=landmarks)), ("CNN", ModelSet(image=cnn)),
+                             ("landmarks + CNN (fused)", ModelSet(landmarks=landmarks, image=cnn))]:
+            runs = {"plain per-frame loop": lambda models=models: plain_set_loop(long_clip, models, 5)}
+            ways = [("pipeline (no MediaPipe)", 1)] if models.landmarks is None else [
+                ("pipeline, 1 process", 1), (f"pipeline, {workers} hand processes", workers)]
+            for label, hand_workers in ways:
+                runs[label] = lambda models=models, hand_workers=hand_workers: analyze_clip(  # noqa: E731
+                    long_clip, models, fps=5, hand_workers=hand_workers, find_hands=None)
+            for run in runs.values():
+                run()  # warm: models, and the hand-detection processes start once per process
+            times: dict[str, list[float]] = {label: [] for label in runs}
+            cpu: dict[str, list[float]] = {label: [] for label in runs}
+            for _ in range(repeat):  # alternately, so a change of the machine's load hits every row alike
+                for label, run in runs.items():
+                    used = cpu_seconds()
+                    times[label].append(timed(run)[0])
+                    cpu[label].append(cpu_seconds() - used)
+            plain = float(np.median(times["plain per-frame loop"]))
+            for label, taken in times.items():
+                took = float(np.median(taken))
+                rows.append([name, label, took, seconds / took, plain / took, float(np.median(cpu[label]))])
     return rows
 
 
 def main() -> None:
+    before = os.getloadavg()
     rows = clip_rows(load_landmark_model(None)) if "--sets-only" not in sys.argv else []
     real = get_settings().real_data
     set_rows = []
-    if (real / "val").is_dir():
+    if "--models" in sys.argv:  # already trained: --models LANDMARK_FOLDER CNN_FOLDER
+        from pipeline.models.registry import load_model
+
+        at = sys.argv.index("--models")
+        set_rows = model_set_rows(load_model(sys.argv[at + 1]), load_model(sys.argv[at + 2]))
+    elif (real / "val").is_dir():
         landmarks, cnn = train_real_models(real)
         rows += image_rows(real, landmarks) if rows else []
         set_rows = model_set_rows(landmarks, cnn)
     else:
         print(f"(real frames not found at {real}: image and model-set rows skipped)")
-    if load := os.getloadavg():
-        print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, {os.cpu_count()} CPUs")
+    load = os.getloadavg()
+    print(f"load average at the start {before[0]:.2f} {before[1]:.2f} {before[2]:.2f}, at the end "
+          f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, {os.cpu_count()} CPUs")
     if rows:
         print_table(
             "analyze: frames per second, plain MediaPipe loop vs pipeline (median of runs; sampling 5 fps on clips)",
@@ -164,8 +233,9 @@ def main() -> None:
         )
     if set_rows:
         print_table(
-            "analyze a 30 s 640x360 clip at 5 fps, by model set (median of 3)",
-            ["models", "clip", "seconds", "x real time", "vs plain loop"],
+            "analyze a 30 s 640x360 clip at 5 fps, by model set, beside a plain loop of the same models (median of 5; "
+            "CPU s: this process and its hand processes)",
+            ["models", "how", "seconds", "x real time", "vs plain loop", "CPU s"],
             set_rows,
         )
 

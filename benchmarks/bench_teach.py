@@ -1,5 +1,5 @@
 """Teach it your guitar: wall time from clips to a usable pair of models, and its accuracy on frames held
-out by time, against today's ``train`` on the whole labeled folder; and a learning curve.
+out by time, against today's ``train`` on the same span of frames; and a learning curve.
 
 Clips are made of the shared real frames (``<real>/train/<chord>/*.jpg``; consecutive file numbers are
 neighbouring frames of a recording): the first ``TEACH_FRAMES`` frames of each chord become a 4 s clip,
@@ -21,7 +21,7 @@ import numpy as np
 from benchmarks.common import print_table
 from pipeline.core.config import get_settings
 from pipeline.core.hands import CASCADE_HANDS
-from pipeline.models.datasets import LabeledImage, extract_landmarks, read_image_folder
+from pipeline.models.datasets import LabeledImage, extract_landmarks
 from pipeline.models.image.training import train_image_model
 from pipeline.models.landmark import train_landmark_model, train_landmark_model_on_images
 from pipeline.models.registry import load_model_set
@@ -34,7 +34,10 @@ CLIP_FPS = 30.0
 TEACH_FRAMES = 120
 """4 s at 30 fps."""
 TEST_FRAMES = 30
-CURVE = (5, 10, 20, 50, 150)
+GAP_FRAMES = 30
+"""Frames just before the test frames that no row trains on: teach holds out the last quarter of each clip
+(its last 30 frames), so every row learns from the same span, the first 90 frames of each chord."""
+CURVE = (5, 10, 20, 50, 90)
 
 
 def ordered_frames(folder: Path) -> list[Path]:
@@ -74,25 +77,28 @@ def bench_teach(clips: list[Path], test: list[LabeledImage], work: Path, fps: fl
             f"{score['landmarks']:.3f}", f"{score['image']:.3f}", f"{score['fused']:.3f}"]
 
 
+def training_frames(real: Path) -> dict[str, list[Path]]:
+    """Each chord's frames that a row may train on: all but the last ``TEST_FRAMES + GAP_FRAMES``."""
+    return {d.name: ordered_frames(d)[:-(TEST_FRAMES + GAP_FRAMES)]
+            for d in sorted((real / "train").iterdir()) if d.is_dir()}
+
+
 def bench_train(real: Path, test: list[LabeledImage], work: Path) -> list:
-    """Today's ``train`` (landmarks and cnn) on the whole train folder less the test frames."""
-    held = {i.path for i in test}
-    images = [i for i in read_image_folder(real / "train") if i.path not in held]
+    """Today's ``train`` (landmarks and cnn, default recipe) on every frame a row may train on."""
+    images = [LabeledImage(p, chord) for chord, paths in training_frames(real).items() for p in paths]
     started = time.perf_counter()
     train_landmark_model_on_images(images, work / "lm")
     train_image_model(images, "cnn", out=work / "cnn")
     seconds = time.perf_counter() - started
     score = accuracy(load_model_set([str(work / "lm"), str(work / "cnn")]), test)
-    return ["train (whole folder)", f"{seconds:.0f}", len(images), "-",
+    return ["train (same span, every frame)", f"{seconds:.0f}", len(images), "-",
             f"{score['landmarks']:.3f}", f"{score['image']:.3f}", f"{score['fused']:.3f}"]
 
 
 def learning_curve(real: Path, test: list[LabeledImage], work: Path) -> list[list]:
     """Accuracy on the test frames against training frames per chord (the earliest N of each chord)."""
     rows = []
-    held = {i.path for i in test}
-    by_chord = {d.name: [p for p in ordered_frames(d) if p not in held]
-                for d in sorted((real / "train").iterdir()) if d.is_dir()}
+    by_chord = training_frames(real)
     for n in CURVE:
         images = [LabeledImage(p, chord) for chord, paths in by_chord.items()
                   for p in paths[:: max(1, len(paths) // n)][:n]]
@@ -106,7 +112,7 @@ def learning_curve(real: Path, test: list[LabeledImage], work: Path) -> list[lis
         except Exception as error:  # too few hands for a chord at the smallest sizes
             print(f"  landmarks at {n}/chord: {error}")
             specs = []
-        train_image_model(images, "cnn", epochs=8, patience=8, out=work / f"cnn{n}")
+        train_image_model(images, "cnn", epochs=CNN_EPOCHS, patience=CNN_EPOCHS, out=work / f"cnn{n}")
         specs.append(str(work / f"cnn{n}"))
         seconds = time.perf_counter() - started
         score = accuracy(load_model_set(specs), test)

@@ -9,6 +9,8 @@ Modules (callers import each name from the module that defines it):
     queue      :func:`review_queue`: disagreements and least sure frames first, near-duplicates skipped.
     export     a snapshot as ImageFolder (train / val / test by clip), YOLO fretboard data, or CSV.
     train      the landmark model from a snapshot in seconds; any kind as a background job.
+    teach      a taught folder's frames as labeled groups; batches: a batch result folder's frames.
+    personal   correct and retrain: Label's labels retrain a taught pair (landmarks now, the CNN as a job).
     sets       labeled sets to score and compare models on.
     cli        ``python -m labeling add|queue|label|undo|history|snapshot|export|train|jobs|stats``.
 

@@ -26,6 +26,27 @@ def is_batch_folder(path: str | Path) -> bool:
     return (Path(path) / SUMMARY_FILE).is_file()
 
 
+def batch_folder(path: str | Path) -> Path:
+    """A batch result folder typed by a person (the studio's Label page), checked before anything is read.
+
+    Raises:
+        InputError: empty, a path with a ``..`` part (give the folder's own path, not a way around to it),
+            nothing there, or a folder that is not a batch result.
+    """
+    typed = str(path).strip()
+    if not typed:
+        raise InputError("Give a batch result folder: the --out folder of python -m pipeline batch.")
+    if ".." in typed.replace("\\", "/").split("/"):
+        raise InputError(f"The path {typed!r} has a '..' part; give the batch result folder's own full path.")
+    folder = Path(typed).expanduser()
+    if not folder.is_dir():
+        raise InputError(f"No folder at {folder}.")
+    if not is_batch_folder(folder):
+        raise InputError(f"{folder} is not a batch result folder (it has no {SUMMARY_FILE}): give the --out folder "
+                         "of python -m pipeline batch.")
+    return folder
+
+
 def add_batch(store: LabelStore, folder: str | Path, *, on_duplicate: str = "skip") -> AddResult:
     """Add every finished clip of a batch result folder: the frames its ``frames.csv`` lists, decoded
     from the clip again (the batch keeps no images), each with the batch's fused answer.

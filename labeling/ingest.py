@@ -52,12 +52,15 @@ class ModelRef:
     """The model whose answers frames get as suggestions, with the name and version they are stored under.
 
     ``model`` is a landmark model, or a :class:`pipeline.timeline.analyze.ModelSet` (an image model, or a landmark
-    and an image model fused); :meth:`of` wraps a bare image model in a set.
+    and an image model fused); :meth:`of` wraps a bare image model in a set. ``members``, for a fused pair, names
+    the landmark and the image model: each one's own answer is stored too, so the review queue sees the frames
+    where the two disagree.
     """
 
     model: object  # pipeline.models.landmark.LandmarkChordModel or pipeline.timeline.analyze.ModelSet
     name: str
     version: str
+    members: tuple[str, ...] = ()
 
     @classmethod
     def load(cls, spec: str | Path | None) -> ModelRef:
@@ -75,14 +78,15 @@ class ModelRef:
         return cls.of(model, name)
 
     @classmethod
-    def of(cls, model, name: str) -> ModelRef:
+    def of(cls, model, name: str, members: Sequence[str] = ()) -> ModelRef:
         """Wrap a loaded landmark model, image model or model set; the version is each chord model's
-        training time and data fingerprint (joined with ``+`` for a fused pair)."""
+        training time and data fingerprint (joined with ``+`` for a fused pair). ``members``: the names of a
+        fused pair's landmark and image model (ignored for one model), to store their own answers under."""
         if not isinstance(model, (ModelSet, LandmarkChordModel)):
             model = ModelSet(image=model)
         parts = [m for m in (model.landmarks, model.image) if m is not None] if isinstance(model, ModelSet) else [model]
-        version = "+".join(f"{m.card.created or 'unknown'}/{m.card.data_fingerprint[:12] or 'unknown'}" for m in parts)
-        return cls(model, name, version)
+        version = "+".join(_version(m) for m in parts)
+        return cls(model, name, version, tuple(members) if len(parts) == 2 and len(members) == 2 else ())
 
     @property
     def reads_hands(self) -> bool:
@@ -90,8 +94,12 @@ class ModelRef:
         return self.model.landmarks is not None if isinstance(self.model, ModelSet) else True
 
 
+def _version(model) -> str:
+    return f"{model.card.created or 'unknown'}/{model.card.data_fingerprint[:12] or 'unknown'}"
+
+
 def predict_files(paths: Sequence[Path], digests: Sequence[str], ref: ModelRef,
-                  workers: int | None = None) -> list[NewPrediction]:
+                  workers: int | None = None) -> list[tuple[NewPrediction, ...]]:
     """The model's answers for image files, as Analyze decides a frame
     (:func:`pipeline.timeline.analyze.predict_image_files`; fused when ``ref`` holds two chord models).
 
@@ -102,19 +110,26 @@ def predict_files(paths: Sequence[Path], digests: Sequence[str], ref: ModelRef,
         workers: processes for hand detection (default: CPUs, at most 4).
 
     Returns:
-        One prediction per path; a frame no model could decide (a landmark model alone, no hand) is
-        stored as not covered, probability 0. The embedding reference is the frame's landmark cache
-        entry when a landmark model took part, else None.
+        The predictions of each path: with ``ref.members``, the landmark model's and the image model's own
+        answers under their names, then the pair's (stored last, so listed first: the suggestion); else the
+        model's answer alone. A frame no model could decide (a landmark model alone, no hand) is stored as not
+        covered, probability 0. The embedding reference is the frame's landmark cache entry when a landmark
+        model took part, else None.
     """
     if not paths:
         return []
-    answers, _ = predict_image_files(ref.model, list(paths), workers=workers)
+    answers, by_model = predict_image_files(ref.model, list(paths), workers=workers)
     key = hand_settings_for(ref.model).key
-    return [
-        NewPrediction(ref.name, ref.version, p.chord, p.probability, p.covered,
-                      f"landmarks/{key}#{digest}" if ref.reads_hands else None)
-        for p, digest in zip(answers, digests)
-    ]
+    members = list(zip(ref.members, ("landmarks", "image")))
+    rows = []
+    for k, (p, digest) in enumerate(zip(answers, digests)):
+        landmarks = f"landmarks/{key}#{digest}"
+        own = tuple(NewPrediction(name, _version(getattr(ref.model, slot)), by_model[slot][k].chord,
+                                  by_model[slot][k].probability, by_model[slot][k].covered,
+                                  landmarks if slot == "landmarks" else None) for name, slot in members)
+        rows.append(own + (NewPrediction(ref.name, ref.version, p.chord, p.probability, p.covered,
+                                         landmarks if ref.reads_hands else None),))
+    return rows
 
 
 def _add(store: LabelStore, items: Sequence[NewFrame], clip: ClipInfo | None, model: ModelRef | None,
@@ -124,8 +139,8 @@ def _add(store: LabelStore, items: Sequence[NewFrame], clip: ClipInfo | None, mo
     if model is not None and prepared:
         predictions = predict_files([p.path for p in prepared], [p.digest for p in prepared], model, workers)
         prepared = [
-            dataclasses.replace(p, item=dataclasses.replace(p.item, predictions=p.item.predictions + (prediction,)))
-            for p, prediction in zip(prepared, predictions)
+            dataclasses.replace(p, item=dataclasses.replace(p.item, predictions=p.item.predictions + answers))
+            for p, answers in zip(prepared, predictions)
         ]
     result = store.commit(prepared, clip, author, on_duplicate) if prepared else AddResult([])
     return AddResult(result.frame_ids, skipped + result.skipped, result.labeled)

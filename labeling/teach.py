@@ -17,6 +17,11 @@ TEACH_AUTHOR = "teach"
 """Who the taught frames' labels are from (the chord each clip was named after)."""
 
 
+def taught_clip_name(folder: str | Path, clip: str) -> str:
+    """The store's name of a taught clip's group: ``<taught folder>-<clip>``."""
+    return clip_name(f"{Path(folder).name}-{clip}", hashlib.sha256(f"{folder}/{clip}".encode()).hexdigest())
+
+
 def store_taught_frames(store: LabelStore, folder: str | Path, author: str = TEACH_AUTHOR) -> AddResult:
     """Add a taught folder's frames to the label store, labeled with their clip's chord.
 
@@ -47,8 +52,7 @@ def store_taught_frames(store: LabelStore, folder: str | Path, author: str = TEA
             split="val" if row["held_out"] else "train"))
     ids, skipped, labeled = [], [], []
     for clip, items in by_clip.items():
-        name = clip_name(f"{folder.name}-{clip}", hashlib.sha256(f"{folder}/{clip}".encode()).hexdigest())
-        result = store.add_frames(items, ClipInfo(name), author=author, on_duplicate="skip")
+        result = store.add_frames(items, ClipInfo(taught_clip_name(folder, clip)), author=author, on_duplicate="skip")
         ids += result.frame_ids
         skipped += result.skipped
         labeled += result.labeled

@@ -130,7 +130,23 @@ def start_job(store: LabelStore, snapshot: str, kind: str = "landmarks", out: st
     out = Path(out) if out is not None else store.root / "models" / f"{snapshot}-{kind}"
     command = [sys.executable, "-m", "pipeline", "train", "--kind", kind, "--data", str(data), "--out", str(out),
                *map(str, extra_args)]
-    job_id = store.create_job(kind, snapshot, command, str(out), "")
+    return launch_job(store, kind, snapshot, command, out)
+
+
+def launch_job(store: LabelStore, kind: str, snapshot: str, command: Sequence[str], out: str | Path) -> Job:
+    """Record a job running ``command`` and start its detached runner (:func:`run_job`); returns at once.
+
+    Args:
+        store: the label store.
+        kind: what the job trains (a :data:`TRAINABLE_KINDS` kind on a snapshot, or another job's own kind).
+        snapshot: the snapshot it trains on (or what else names its data).
+        command: the training command line; its output lines become the job's progress.
+        out: the model folder it writes.
+
+    Returns:
+        The job as recorded (status "queued").
+    """
+    job_id = store.create_job(kind, snapshot, [str(c) for c in command], str(out), "")
     log = store.root / "jobs" / str(job_id) / "log.txt"
     log.parent.mkdir(parents=True, exist_ok=True)
     store.update_job(job_id, log=str(log))
@@ -169,7 +185,7 @@ def run_job(store: LabelStore, job_id: int) -> int:
                 store.update_job(job_id, progress=text[-300:])
                 last = time.monotonic()
         code = process.wait()
-    if code == 0:
+    if code == 0 and job.kind in TRAINABLE_KINDS:  # a snapshot's model: its card names the snapshot
         _record_snapshot(Path(job.out), store, job.snapshot)
     store.update_job(job_id, status="done" if code == 0 else "failed", returncode=code, finished_at=now(),
                      progress=_last_line(Path(job.log)))
@@ -251,5 +267,5 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-__all__ = ["TRAINABLE_KINDS", "job_status", "run_job", "snapshot_images", "start_job", "train_from_snapshot",
-           "wait_job"]
+__all__ = ["TRAINABLE_KINDS", "job_status", "launch_job", "run_job", "snapshot_images", "start_job",
+           "train_from_snapshot", "wait_job"]

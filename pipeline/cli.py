@@ -42,7 +42,7 @@ from pipeline.text import (
 from pipeline.timeline.analyze import analyze_clip, predict_image_files
 from pipeline.timeline.batch import BatchSettings, run_batch
 from pipeline.vision.drawing import write_annotated_video
-from pipeline.vision.hands import default_hand_workers
+from pipeline.vision.hands import default_hand_workers, start_hand_workers
 
 HAND_CHOICES = {"cascade": CASCADE_HANDS, "plain": HandSettings()}
 """``train --hands``: how a landmark model's training frames (and later its analyses) find hands."""
@@ -266,6 +266,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     Returns:
         The exit status (0).
     """
+    start_hand_workers(default_hand_workers())  # they import MediaPipe while the models load
     models = _model_set(args)
     bar = _bar(100, "analyze")
 

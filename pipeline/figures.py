@@ -247,6 +247,27 @@ def maps_figure(comparison: Comparison, methods: Sequence[str] | None = None, *,
     return fig
 
 
+def selected_map_frame(selection, frames: int) -> int | None:
+    """The frame a click on :func:`maps_figure` picks: the frame index each point carries first in its
+    ``customdata``.
+
+    Args:
+        selection: Streamlit's plotly selection state (``{"selection": {"points": [{"customdata": [...]},
+            ...]}}``) or None.
+        frames: how many frames the maps show (an index outside ``range(frames)`` is ignored).
+
+    Returns:
+        The first selected point's frame index, or None when nothing (or nothing valid) is selected.
+    """
+    points = ((selection or {}).get("selection") or {}).get("points") or []
+    for point in points:
+        data = point.get("customdata") if isinstance(point, dict) else None
+        if isinstance(data, (list, tuple)) and data and isinstance(data[0], (int, float)) \
+                and not isinstance(data[0], bool) and float(data[0]).is_integer() and 0 <= data[0] < frames:
+            return int(data[0])
+    return None
+
+
 def confusion_figure(report: EvaluationReport | None, title: str, *, width: int | None = None):
     """A confusion matrix as a heatmap (rows true, columns predicted), the count in each cell.
 

@@ -12,7 +12,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,17 +23,22 @@ from pipeline.core.timeline import Timeline
 from pipeline.core.types import Analysis, ModelSet
 from pipeline.models.cards import model_kind
 from pipeline.models.evaluation import score_timeline
-from pipeline.models.registry import load_model_set
+from pipeline.models.registry import forget_models, load_model_set
 from pipeline.samples import fretboard_boxes, ground_truth, sample_twin
+from pipeline.teach.clips import chord_of_file
+from pipeline.teach.training import CNN_EPOCHS, TeachResult, make_model_set, teach
 from pipeline.text import (
     SPACE_TEACH_REMEDY,
     analysis_summary,
     no_hand_message,
     space_models_note,
+    space_taught_note,
+    teach_counts_line,
+    teach_summary,
     unfamiliar_message,
 )
 from pipeline.timeline.analyze import analyze_clip
-from pipeline.uploads import check_clip, save_upload
+from pipeline.uploads import check_clip, safe_name, save_upload
 from pipeline.vision.drawing import write_annotated_video
 
 log = logging.getLogger(__name__)
@@ -139,9 +144,14 @@ def load_space_models(settings: SpaceSettings | None = None):
 # Per-request folders
 
 
-def request_folder(settings: SpaceSettings | None = None, max_age_s: float = 3600.0) -> Path:
+SESSION_TTL_S = 6 * 3600
+"""A visitor's session (its analysis, its taught pair) lives at most this long; its folder goes with it."""
+
+
+def request_folder(settings: SpaceSettings | None = None, max_age_s: float = SESSION_TTL_S) -> Path:
     """A fresh folder for one request (never shared), under ``tmp_root``; folders older than
-    ``max_age_s`` are removed on the way (a Space's disk is small)."""
+    ``max_age_s`` are removed on the way (a Space's disk is small; a session ends sooner, and then
+    removes its own folder)."""
     settings = settings or get_space_settings()
     root = settings.tmp_root
     root.mkdir(parents=True, exist_ok=True)
@@ -218,11 +228,13 @@ def analyze_upload(source: str | Path, fps: float | None, load_models: Callable[
 
 
 def remove_request_folder(folder: str | Path | None) -> None:
-    """Remove a request folder (and what it holds); only folders under the Space's ``tmp_root``, quietly."""
+    """Remove a request folder (and what it holds, and the models loaded from it: a session's taught pair);
+    only folders under the Space's ``tmp_root``, quietly."""
     if folder is None:
         return
     folder, root = Path(folder).resolve(), get_space_settings().tmp_root.resolve()
     if folder.parent == root and folder.name.startswith("req-"):
+        forget_models(folder)
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -267,6 +279,85 @@ def _analyze_in(folder: Path, source: Path, fps: float | None, load_models: Call
     summary.append(space_models_note(models))
     report(1.0, "Done")
     return UploadAnalysis(analysis, clip, folder, models, sample, truth, vtt, annotated, summary, warning)
+
+
+# --------------------------------------------------------------------------------------------------
+# Teaching a visitor's own setup
+
+
+@dataclass
+class TaughtPair:
+    """A pair of models taught in one Space session (:func:`teach_uploads`); it analyses that session's clips.
+
+    Attributes:
+        folder: the session's teach folder (a request folder: the clips and the taught folder).
+        result: what :func:`pipeline.teach.training.teach` made (the taught folder, held-out scores, counts).
+        models: the taught pair, loaded.
+        summary: markdown paragraphs: what was taught, the held-out scores, each chord's frames.
+    """
+
+    folder: Path
+    result: TeachResult
+    models: ModelSet
+    summary: list[str]
+
+
+def teach_uploads(sources: Sequence[str | Path], chords: Sequence[str | None] | None = None,
+                  chord_times: str | None = None, name: str = "my-guitar", epochs: int = CNN_EPOCHS,
+                  progress: Callable[[float, str], object] | None = None) -> TaughtPair:
+    """Teach a pair from a visitor's clips, in a fresh request folder: the service of the Space's Teach tab
+    (the studio's Teach page and ``python -m pipeline teach`` call the same :func:`pipeline.teach.training.teach`).
+
+    Each upload is checked (type, size, length) and stored under its own name, so a clip named after its chord
+    (``G.mp4``, ``Am-2.mov``) teaches that chord. On any failure the request folder goes: nothing of the
+    visitor's clips stays, and the pair they had before (if any) is untouched.
+
+    Args:
+        sources: the uploaded clips (and camera takes).
+        chords: the chord of each clip; None entries (or no list) read it from the file name.
+        chord_times: ``"G:0-4,C:4-8"`` for one clip with several chords.
+        name: whose setup (the taught folder's name and the cards' domain).
+        epochs: CNN epochs.
+        progress: called with (fraction in [0, 1], what is being done).
+
+    Returns:
+        The :class:`TaughtPair`.
+
+    Raises:
+        InputError: no clip, a clip without a chord, unreadable or too long, with no hand, a chord with too
+            few frames (each named in one sentence).
+    """
+    report = progress or (lambda fraction, what: None)
+    sources = [Path(s) for s in sources]
+    given = list(chords or [None] * len(sources))
+    if not chord_times:  # a clip without a chord fails before anything is stored
+        given = [c or chord_of_file(s) for s, c in zip(sources, given)]
+    folder = request_folder()
+    try:
+        report(0.0, "Checking the clips")
+        clips = []
+        for k, source in enumerate(sources):
+            try:
+                data = source.read_bytes()
+            except OSError as error:
+                raise InputError(f"Could not read the upload {source.name!r} ({error}).") from error
+            clip = save_upload(data, source.name, folder / "clips" / str(k))
+            if any(c.name == clip.name for c in clips):  # each clip its own name: frames are grouped by it
+                clip = clip.replace(clip.with_name(f"{k}-{clip.name}"))
+            check_clip(clip)
+            clips.append(clip)
+        out = folder / "taught" / safe_name(name, "my-guitar")
+        result = teach(clips, out, chords=given, chord_times=chord_times, name=out.name, epochs=epochs,
+                       progress=lambda fraction, step: report(min(1.0, fraction), f"Teaching: {step}"))
+        models = make_model_set(result.folder)
+    except BaseException:
+        remove_request_folder(folder)
+        raise
+    summary = [space_taught_note(out.name, models.landmarks.card.trained_on),
+               teach_summary(result.accuracy, result.n_train, result.n_held_out, result.seconds),
+               "\n".join(f"- {teach_counts_line(chord, c.sampled, c.kept, c.dark, c.blurred, c.duplicates, c.no_hand)}"
+                         for chord, c in result.counts.items())]
+    return TaughtPair(folder, result, models, summary)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -328,5 +419,5 @@ except ImportError:
     HAS_SPACES = False
 
 
-__all__ = ["HAS_SPACES", "UploadAnalysis", "analyze_upload", "gpu", "load_space_models", "push_label",
-           "remove_request_folder", "request_folder", "resolve_model_spec"]
+__all__ = ["HAS_SPACES", "TaughtPair", "UploadAnalysis", "analyze_upload", "gpu", "load_space_models", "push_label",
+           "SESSION_TTL_S", "remove_request_folder", "request_folder", "resolve_model_spec", "teach_uploads"]

@@ -29,9 +29,8 @@ CLI_TRAIN_REMEDY = "(`python -m pipeline train`)"
 STUDIO_TEACH_REMEDY = "on the Teach page, from one short clip per chord"
 """How the studio's user teaches it their own setup (the ``remedy`` of :func:`unfamiliar_message`)."""
 
-SPACE_TEACH_REMEDY = ("with `python -m pipeline teach G.mp4 C.mp4 ... --out DIR` (one short clip per chord) "
-                      "and set `CHORD_SPACE_MODELS` to DIR's models")
-"""How the Space's owner teaches it a setup (the ``remedy`` of :func:`unfamiliar_message`)."""
+SPACE_TEACH_REMEDY = "in the **Teach** tab, from one short clip per chord"
+"""How the Space's visitor teaches it their own setup (the ``remedy`` of :func:`unfamiliar_message`)."""
 
 CLI_TEACH_REMEDY = "with `python -m pipeline teach G.mp4 C.mp4 ... --out DIR`, one short clip per chord"
 """How a command-line user teaches it their own setup (the ``remedy`` of :func:`unfamiliar_message`)."""
@@ -302,6 +301,32 @@ def heatmap_note(target: str, probability: float, region: str, seconds: float) -
             f"the drop ({seconds:.1f} s).")
 
 
+def heatmap_caption(model_name: str, attribution) -> str:
+    """The caption under an occlusion heatmap: what it explains and how it was computed.
+
+    Args:
+        model_name: the model's name.
+        attribution: a :class:`pipeline.explain.attribution.Attribution` (``target``,
+            ``probability``, ``seconds``, ``settings`` with ``region``, ``window``, ``passes``, ``windows``).
+    """
+    settings = attribution.settings
+    region = settings.get("region", "frame")
+    where = "" if region == "frame" else f", on the {region} region it saw"
+    size = "x".join(map(str, settings.get("window", []))) or "?"
+    passes = settings.get("passes", "?")
+    if settings.get("windows", passes) != passes:  # coarse to fine: the rest interpolated
+        passes = f"{passes} of {settings['windows']} windows evaluated"
+    else:
+        passes = f"{passes} passes"
+    return (f"{model_name}: occlusion heatmap of p({attribution.target}) = {attribution.probability:.3f}"
+            f"{where} (window {size} px, {passes}, {attribution.seconds:.2f} s)")
+
+
+HEATMAP_SCALE = ("Colour scale (bar at the right): how much covering a spot lowers the target chord's probability, "
+                 "from blue (no effect) through green and yellow to red (the largest drop, the value at the top of "
+                 "the bar). Red is where the model finds its evidence.")
+
+
 def no_hand_attribution_note(has_image_model: bool) -> str:
     """The note where finger attribution was asked for a frame without a fretting hand.
 
@@ -389,8 +414,151 @@ TEACH_INTRO = ("Teach the studio your guitar: one short clip per chord (4 s or m
 FROM_FILE_NAME = "(from the file name)"
 """The chord choice beside an uploaded clip that reads the chord from its file name."""
 
+TEACH_TAKES_HELP = ("Record a take per chord with your browser's camera: choose its chord, press the red button "
+                    "and hold the chord, the fretting hand in view, until it stops. Takes are taught with the uploads.")
+"""The help of the Teach page's camera switch."""
+
+
+def teach_take_line(name: str, chord: str) -> str:
+    """A recorded take in the Teach page's list."""
+    return f"Camera take **{name}**: {chord}"
+
+
+def space_taught_note(name: str, trained_on: str) -> str:
+    """The Space's Teach tab after teaching: the taught pair now analyses this session's clips.
+
+    Args:
+        name: the taught setup's name.
+        trained_on: the cards' sentence on what the pair learned from ("taught from 3 clips: G.mp4, ...").
+    """
+    return (f"**{name}** (a landmark model and a CNN, {trained_on}) now analyses your clips in this session: "
+            "press **Analyze** above. Other visitors keep the Space's models; your clips and models go when "
+            "the session ends.")
+
+
+SPACE_TEACH_TAB = ("Teach the Space your guitar: one short clip per chord (4 s or more, the fretting hand in view), "
+                   "named after its chord (`G.mp4`, `Am-2.mov`); or one clip with its chords and times; or record "
+                   "takes with your camera, choosing each take's chord. A landmark model and a CNN learn your "
+                   "setup (the last quarter of each clip scores them) and analyse your clips in this session.")
+"""The Space's Teach tab's introduction."""
+
 
 def teach_done(name: str, stored: int) -> str:
     """After teaching: the taught pair is the active one, and where its frames went."""
     return (f"**{name}** is now the active pair of models (landmarks and CNN); {stored} of its frames were added "
             "to the label store, to review and correct in Label.")
+
+
+MAP_CLICK_HINT = "Click a point of a map to see its frame here, with its true chord and each model's answer."
+"""Compare's frame panel before a point is clicked."""
+
+
+def map_frame_lines(number: int, name: str, truth: str, answers: Mapping[str, object]) -> list[str]:
+    """What Compare shows beside the maps for a clicked frame: its name and true chord, then each model's answer.
+
+    Args:
+        number: the frame's index in the compared set.
+        name: the frame's file name.
+        truth: its true chord.
+        answers: model name -> :class:`~pipeline.core.types.ChordPrediction`.
+
+    Returns:
+        Markdown lines, one per model after the first.
+    """
+    lines = [f"Frame {number} (`{name}`): true chord **{truth}**"]
+    for model, answer in answers.items():
+        if not answer.covered:
+            lines.append(f"- {model}: no prediction (no hand found)")
+        else:
+            verdict = "right" if answer.chord == truth else "wrong"
+            lines.append(f"- {model}: **{answer.chord}** (p = {answer.probability:.3f}, {verdict})")
+    return lines
+
+
+PERSONAL_RETRAIN_INTRO = ("Your labels here retrain a taught model (Teach): the landmark part at once (seconds), the "
+                          "CNN in the background (minutes; this page keeps working). The retrained pair becomes the "
+                          "active models.")
+"""Label's retrain panel, above its controls."""
+
+
+def personal_retrained(name: str, part: str, n_train: int, corrections: int, accuracy: Mapping[str, float],
+                       cv_accuracy: float | None, seconds: float) -> str:
+    """One line on a retrained part (landmarks or CNN) of a taught model: frames, corrections, time and scores.
+
+    Args:
+        name: the taught folder's name.
+        part: ``"landmarks"`` or ``"cnn"``.
+        n_train: frames trained on.
+        corrections: of those (and the held-out ones), frames whose label a person set in Label.
+        accuracy: held-out accuracy by ``"landmarks"``, ``"image"``, ``"fused"`` (empty: nothing held out).
+        cv_accuracy: cross-validated accuracy on the training frames, when the part has one.
+        seconds: wall time.
+    """
+    names = {"landmarks": "landmarks", "image": "CNN", "fused": "fused"}
+    scores = ", ".join(f"{names.get(k, k)} {v:.0%}" for k, v in accuracy.items())
+    held = f"on the held-out frames: {scores}" if scores else "no frames held out"
+    cv = f"; cross-validated {cv_accuracy:.0%}" if cv_accuracy is not None else ""
+    return (f"Retrained {name}/{part} on {n_train} frames ({corrections} labels set in Label) in {seconds:.0f} s; "
+            f"{held}{cv}.")
+
+
+def personal_cnn_running(name: str, job: int, progress: str) -> str:
+    """Label's note while a taught model's CNN retrains in the background."""
+    return (f"The CNN of {name} is retraining in the background (job {job}): {progress or 'starting'}. "
+            "Rerun or come back later; the new CNN is used once it is done.")
+
+
+def personal_cnn_failed(name: str, reason: str) -> str:
+    """Label's note when a background CNN retrain failed: the previous CNN stays."""
+    return f"Retraining the CNN of {name} failed ({reason}); its previous CNN is kept."
+
+
+NO_TAUGHT_MODEL = "No taught model yet: teach one on the Teach page from a short clip per chord, then correct it here."
+"""Label's retrain panel when no taught folder is found."""
+
+
+LIVE_INTRO = ("The chord your camera sees, a few times a second, by the models chosen below (as Analyze decides a "
+              "frame). Practice: pick a chord and hold it; the light turns green once the camera has seen it in "
+              "enough frames in a row.")
+"""The studio's Live page's introduction."""
+
+CAMERA_WAITING = "Waiting for the camera: allow this page to use it when the browser asks."
+"""Live before the camera's first picture."""
+
+
+def camera_problem(reason: str) -> str:
+    """Live when the browser gives no camera (none attached, permission refused, or a page that is neither
+    on localhost nor https)."""
+    return (f"The camera is unavailable ({reason}). Live needs a camera and your permission to use it, and the "
+            "browser allows cameras only on http://localhost or https pages.")
+
+
+def live_lines(reading, names: Mapping[str, str], seconds: float) -> list[str]:
+    """What Live writes under the camera for the latest frame: the chord, then each model's answer.
+
+    Args:
+        reading: a :class:`pipeline.timeline.live.LiveReading`.
+        names: model slot ("landmarks", "image") -> the model's name.
+        seconds: how long the frame took to decide.
+
+    Returns:
+        Markdown lines.
+    """
+    if not reading.covered:
+        head = "No chord: no hand in view" if reading.by_model.keys() <= {"landmarks"} else "No chord"
+    else:
+        head = f"**{reading.chord}** (p = {reading.probability:.2f})"
+        if reading.familiar is False:
+            head += ", a guess: the models do not know footage like this"
+    lines = [f"{head} · {seconds * 1000:.0f} ms"]
+    for slot, answer in reading.by_model.items():
+        said = f"**{answer.chord}** ({answer.probability:.2f})" if answer.covered else "no hand found"
+        lines.append(f"- {names.get(slot, slot)}: {said}")
+    return lines
+
+
+def practice_line(target: str, streak: int, hold: int, held: int, light: str) -> str:
+    """Live's practice status: the chord, the streak against the frames it needs, and the times it was held."""
+    state = {"green": "held", "amber": "in view", "red": "not in view"}[light]
+    return (f"Practising **{target}**: {state}, {min(streak, hold)} of {hold} frames in a row; "
+            f"held {held} time{'s' if held != 1 else ''} so far.")

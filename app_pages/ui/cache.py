@@ -14,6 +14,7 @@ from pipeline.explain.frames import explain_image_frame, model_input
 from pipeline.models import registry
 from pipeline.models.catalogue import ModelChoice, ModelEntry
 from pipeline.timeline.analyze import analyze_clip
+from pipeline.vision.hands import default_hand_workers
 from pipeline.vision.video import read_frame
 
 
@@ -67,7 +68,9 @@ def analysis_for(path: Path, choice: ModelChoice, rate: float, start: float | No
     parts = (digest_of(path), choice.key, rate, start, end)
     file = derived_path("analyses", *parts).with_suffix(".pkl")
     if not file.exists():
-        analysis = analyze_clip(path, model_set(choice), fps=rate, start=start, end=end, progress=progress)
+        # hands found in a process per core, as the CLI does (the pool starts once per studio process)
+        analysis = analyze_clip(path, model_set(choice), fps=rate, start=start, end=end, progress=progress,
+                                hand_workers=default_hand_workers())
         temp = file.with_suffix(".part")
         with open(temp, "wb") as handle:
             pickle.dump(analysis, handle)

@@ -13,6 +13,7 @@ import numpy as np
 from pipeline.compare.embeddings import ModelEmbedding
 from pipeline.compare.maps import Separation
 from pipeline.core.errors import InputError
+from pipeline.core.types import ChordPrediction
 from pipeline.models.datasets import LabeledImage
 from pipeline.models.evaluation import EvaluationReport
 from pipeline.vision.video import read_image
@@ -140,4 +141,24 @@ def top_k(comparison: Comparison, frame: int, k: int = 3) -> dict[str, list[tupl
     return out
 
 
-__all__ = ["THUMB_SIZE", "Comparison", "ModelComparison", "default_teach_frame", "thumbnail_uri", "top_k"]
+def frame_answers(comparison: Comparison, frame: int) -> dict[str, ChordPrediction]:
+    """Each classifying model's answer for one frame (what a click on a map shows beside the frame).
+
+    Args:
+        comparison: the comparison.
+        frame: the frame's index.
+
+    Returns:
+        Model name -> its :class:`~pipeline.core.types.ChordPrediction` (``covered`` False where it could
+        not decide the frame), in the comparison's order; models that do not classify are left out.
+
+    Raises:
+        IndexError: ``frame`` is not one of the comparison's frames.
+    """
+    if not 0 <= frame < len(comparison.frames):
+        raise IndexError(f"frame {frame} is not among the {len(comparison.frames)} frames compared")
+    return {m.name: m.embedding.predictions[frame] for m in comparison.models if m.embedding.predictions is not None}
+
+
+__all__ = ["THUMB_SIZE", "Comparison", "ModelComparison", "default_teach_frame", "frame_answers", "thumbnail_uri",
+           "top_k"]

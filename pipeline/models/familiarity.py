@@ -269,22 +269,14 @@ def fit_reference(
 def _out_of_fold(transformed: np.ndarray, labels: np.ndarray, method: str, k: int, max_reference: int,
                  folds: int, seed: int, groups: Sequence | None = None) -> tuple[np.ndarray, bool]:
     """(familiarity of every vector against a reference of the other folds, whether the folds kept
-    groups whole). Folds are stratified and shuffled; by group where ``groups`` allow."""
-    by_group = False
-    if groups is not None and len(labels) >= 2 * folds:
-        splits = group_folds(labels, groups, folds, seed)
-        groups = np.asarray(groups)
-        by_group = all(not set(groups[train]) & set(groups[test]) for train, test in splits)
-        fold_of = np.empty(len(labels), int)
-        for fold, (_, test) in enumerate(splits):
-            fold_of[test] = fold
-        folds = len(splits)
-    else:
-        rng = np.random.default_rng(seed)
-        fold_of = np.empty(len(labels), int)
-        for label in np.unique(labels):
-            members = rng.permutation(np.flatnonzero(labels == label))
-            fold_of[members] = np.arange(len(members)) % folds
+    groups whole). Folds are :func:`pipeline.models.datasets.group_folds`: by group where ``groups`` allow."""
+    splits = group_folds(labels, groups if len(labels) >= 2 * folds else None, folds, seed)
+    by_group = groups is not None and all(not set(np.asarray(groups)[train]) & set(np.asarray(groups)[test])
+                                          for train, test in splits)
+    fold_of = np.empty(len(labels), int)
+    for fold, (_, test) in enumerate(splits):
+        fold_of[test] = fold
+    folds = len(splits)
     scores = np.full(len(labels), np.nan, np.float32)
     for fold in range(folds):
         inside, outside = fold_of == fold, fold_of != fold

@@ -189,6 +189,21 @@ def load_model(spec: str | Path | None = None):
         return _models[key]
 
 
+def forget_models(folder: str | Path) -> int:
+    """Drop the cached models loaded from ``folder`` or below it (e.g. a Space session's taught pair when
+    the session ends), so a long-lived process does not keep every folder it ever loaded.
+
+    Returns:
+        How many cached models were dropped.
+    """
+    root = Path(folder).resolve()
+    with _lock:
+        gone = [key for key in _models if Path(key[0]) == root or root in Path(key[0]).parents]
+        for key in gone:
+            del _models[key]
+    return len(gone)
+
+
 def load_landmark_model(spec: str | Path | None = None) -> LandmarkChordModel:
     """The landmark model of a folder, or the sample model for ``None`` (built if missing).
 

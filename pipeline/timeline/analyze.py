@@ -14,6 +14,7 @@ batch of at most :data:`IMAGE_BATCH` frames.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -24,7 +25,7 @@ from pipeline.core.hands import CASCADE_HANDS, HandSettings, HandsResult
 from pipeline.core.timeline import Timeline, timeline_from_frames
 from pipeline.core.types import Analysis, ChordPrediction, FrameResult, FusionWeights, ModelSet
 from pipeline.models.datasets import extract_landmarks
-from pipeline.models.image.inputs import read_rgb
+from pipeline.models.image.inputs import read_rgb, torch_threads
 from pipeline.models.landmark import LandmarkChordModel
 from pipeline.timeline.fusion import fuse
 from pipeline.timeline.smoothing import SmoothingSettings, smooth, steady_flags
@@ -38,6 +39,22 @@ IMAGE_BATCH = 16
 
 PARALLEL_MIN_FRAMES = 16
 """Sampled frames from which a clip's hands are detected in several processes (below, starting them costs more)."""
+
+
+def image_threads(hand_workers: int) -> int:
+    """Torch threads for an analysis's image model: the cores left by this process's own work (it decodes the
+    clip, and finds the hands itself when ``hand_workers`` is 1) and by the hand-detection processes, never
+    more than torch's own setting (``OMP_NUM_THREADS``, or one per core; a batch's Ray workers have 1).
+
+    Args:
+        hand_workers: processes detecting hands meanwhile (1: this process; 0: no MediaPipe).
+
+    Returns:
+        ``min(torch threads, max(1, cores - max(1, hand_workers)))``.
+    """
+    import torch
+
+    return min(torch.get_num_threads(), max(1, (os.cpu_count() or 1) - max(1, hand_workers)))
 
 
 def resmooth(analysis: Analysis, settings: SmoothingSettings) -> Analysis:
@@ -139,12 +156,13 @@ def analyze_clip(
             frames right with tracking against 0.74 and 0.93 without.
         smoothing: how per-frame chords become the timeline (see :mod:`pipeline.timeline.smoothing`).
         progress: called with the done fraction in [0, 1] after each frame.
-        hand_workers: processes for hand detection (default 1: in this process; the CLI passes
-            :func:`pipeline.vision.hands.default_hand_workers`). The processes are spawned, which
-            re-imports the caller's main module: a script must keep its work under
-            ``if __name__ == "__main__":``, which is why the library does not spawn them unasked. Each
-            frame is detected on its own, so the results do not depend on it; a clip of under
-            :data:`PARALLEL_MIN_FRAMES` sampled frames, or a given ``detector``, is detected here.
+        hand_workers: processes for hand detection (default 1: in this process; the CLI and the studio pass
+            :func:`pipeline.vision.hands.default_hand_workers`). The image model meanwhile gets the torch
+            threads the cores leave (:func:`image_threads`). The processes start once per process and
+            stay (:func:`pipeline.vision.hands.start_hand_workers` starts them ahead); they do not run
+            the caller's main script again. Each frame is detected on its own, so the results do not
+            depend on it; a clip of under :data:`PARALLEL_MIN_FRAMES` sampled frames, or a given
+            ``detector``, is detected here.
         find_hands: True looks for hands in every frame (the apps draw them); None only when a model
             reads them (a landmark model, or an image model that sees a region: no MediaPipe at all
             for a whole-frame image model alone); False never.
@@ -170,6 +188,13 @@ def analyze_clip(
     image_inputs: list[np.ndarray] = []
     image_predictions: list[ChordPrediction] = []
 
+    def predict_images() -> None:
+        # Only the cores left free: torch's default (every core) beside busy hand processes, or on a machine
+        # shared with other work, spins its threads against them (8x slower measured on two cores).
+        with torch_threads(image_threads(workers if find_hands else 0)):
+            image_predictions.extend(models.image.predict(image_inputs))
+        image_inputs.clear()
+
     def located():
         for frame in iter_frames(path, fps=fps, start=start, end=end):
             fretboard = models.detector.detect(frame.image) if models.detector is not None else None
@@ -188,13 +213,12 @@ def analyze_clip(
             model_sees, region = image_model_input(frame.image, models.image, fretboard, hands)
             image_inputs.append(model_sees)
             if len(image_inputs) == IMAGE_BATCH:
-                image_predictions += models.image.predict(image_inputs)
-                image_inputs.clear()
+                predict_images()
         seen.append((frame.index, frame.time, hands, fretboard, region))
         if progress:
             progress(min(1.0, len(seen) / expected))
     if image_inputs:
-        image_predictions += models.image.predict(image_inputs)
+        predict_images()
     by_model: dict[str, list[ChordPrediction]] = {}
     if models.landmarks is not None:
         # One batched predict: the classifier's per-call overhead dwarfs its per-row cost.
@@ -204,15 +228,23 @@ def analyze_clip(
     frames = []
     for k, (index, time, hands, fretboard, region) in enumerate(seen):
         answers = {name: predictions[k] for name, predictions in by_model.items()}
-        fused = _fuse_answers(answers, models.weights)
+        fused = fuse_answers(answers, models.weights)
         frames.append(FrameResult(index, time, hands, fused, fused.chord, answers, fretboard, region))
     raw = Analysis(info, fps, frames, Timeline([], None), models.classes, None if info.is_image else span_end)
     return resmooth(raw, smoothing)
 
 
-def _fuse_answers(answers: dict[str, ChordPrediction], weights: FusionWeights) -> ChordPrediction:
+def fuse_answers(answers: dict[str, ChordPrediction], weights: FusionWeights) -> ChordPrediction:
     """One frame's answer from each model's: fused when there are two, else the only one (tempered
-    where it calls the frame unfamiliar: :func:`pipeline.timeline.fusion.fuse`)."""
+    where it calls the frame unfamiliar: :func:`pipeline.timeline.fusion.fuse`).
+
+    Args:
+        answers: the frame's prediction by model name (``"landmarks"``, ``"image"``).
+        weights: how the two are pooled.
+
+    Returns:
+        The frame's prediction.
+    """
     if len(answers) == 1 and next(iter(answers.values())).familiar is not False:
         return next(iter(answers.values()))
     by_name = {"landmarks": weights.landmarks, "image": weights.image}
@@ -261,5 +293,5 @@ def predict_image_files(
                 batch.append(image)
             predictions += models.image.predict(batch)
         by_model["image"] = predictions
-    fused = [_fuse_answers({name: p[k] for name, p in by_model.items()}, models.weights) for k in range(len(paths))]
+    fused = [fuse_answers({name: p[k] for name, p in by_model.items()}, models.weights) for k in range(len(paths))]
     return fused, by_model

@@ -12,7 +12,10 @@ are mapped back to the frame's own coordinates.
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import threading
+import types
 from dataclasses import dataclass, field
 
 import cv2
@@ -144,15 +147,58 @@ def default_hand_workers() -> int:
 
 
 def _pool(workers: int):
-    """A process pool of ``workers``, started once per process and kept (starting one costs seconds)."""
+    """A process pool of ``workers``, started once per process and kept (starting one costs seconds): its
+    processes start now, importing MediaPipe in the background (:func:`start_hand_workers`)."""
     with _pools_lock:
         if workers not in _pools:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
             # spawn, not fork: MediaPipe's graph and threads do not survive a fork.
-            _pools[workers] = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+            pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+            with _main_hidden():
+                # Each submit starts a process while none is idle yet: all of them start here, none later
+                # when the caller's main module is back in place.
+                for _ in range(workers):
+                    pool.submit(_import_mediapipe)
+            _pools[workers] = pool
         return _pools[workers]
+
+
+@contextlib.contextmanager
+def _main_hidden():
+    """While processes are spawned: a bare ``__main__`` module, so they do not re-run the caller's main script
+    (``streamlit run`` executes app.py as ``__main__``: each worker would run the whole app again). The
+    workers only ever run this module's functions, which they import by name."""
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is None:
+            sys.modules.pop("__main__", None)
+        else:
+            sys.modules["__main__"] = main
+
+
+def _import_mediapipe() -> None:
+    """Worker: import MediaPipe (seconds), so the first frames handed over do not wait for it."""
+    import os
+
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    import mediapipe  # noqa: F401
+
+
+def start_hand_workers(workers: int) -> None:
+    """Start the processes :func:`detect_stream` will use, in the background, and return at once: they import
+    MediaPipe while the caller does other work (an app waiting for an upload, the CLI loading models), so
+    the first clip does not wait for them. Calling it again costs nothing.
+
+    Args:
+        workers: processes (as :func:`detect_stream`'s ``workers``); 1 or fewer starts nothing.
+    """
+    if workers > 1:
+        _pool(workers)
 
 
 def _detect_chunk(settings: HandSettings, chunk: list[tuple[np.ndarray, object]]) -> list[HandsResult]:
@@ -188,8 +234,24 @@ def detect_stream(items, settings: HandSettings, workers: int = 1):
                 yield tag, detector.detect(image, fretboard_box=box)
         return
     from collections import deque
+    from concurrent.futures.process import BrokenProcessPool
 
     pool = _pool(workers)
+    try:
+        yield from _detect_in_pool(pool, items, settings, workers)
+    except BrokenProcessPool:
+        # a process died (killed, out of memory): forget the pool, so the next clip starts a fresh one
+        with _pools_lock:
+            if _pools.get(workers) is pool:
+                del _pools[workers]
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+
+
+def _detect_in_pool(pool, items, settings: HandSettings, workers: int):
+    """:func:`detect_stream`'s work in a process pool."""
+    from collections import deque
+
     pending: deque = deque()
 
     def drain(limit: int):

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.helpers.browser import free_port
-from tests.helpers.tiny_models import tiny_cnn, tiny_space_env
+from tests.helpers.space import running_space, space_client
+from tests.helpers.tiny_models import tiny_cnn
 
 REPO = Path(__file__).resolve().parents[2]
 PROGRESSION = REPO / "sample_media" / "progression.mp4"
@@ -31,19 +31,8 @@ STRUM = REPO / "sample_media" / "strumming_em_d.mp4"
 def app_url(tmp_path_factory):
     """The demo running on a free port with the tiny landmark model; yields its URL and folder."""
     folder = tmp_path_factory.mktemp("gradio-app")
-    with pytest.MonkeyPatch.context() as patch:
-        for key, value in tiny_space_env(folder).items():
-            patch.setenv(key, value)
-        import gradio_app
-
-        gradio_app.reset_models()
-        port = free_port()
-        gradio_app.demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-        try:
-            yield f"http://127.0.0.1:{port}/", folder
-        finally:
-            gradio_app.demo.close()
-            gradio_app.reset_models()
+    with running_space(folder) as url:
+        yield url, folder
 
 
 @pytest.fixture
@@ -61,10 +50,7 @@ def space_models(app_url, monkeypatch):
     gradio_app.reset_models()
 
 
-def _client(url: str):
-    from gradio_client import Client
-
-    return Client(url, verbose=False)
+_client = space_client
 
 
 def _analyze(client, clip: Path, fps: int = 5):

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.browser import free_port
-from tests.helpers.tiny_models import tiny_space_env
+from tests.helpers.space import running_space, space_client
 
 REPO = Path(__file__).resolve().parents[2]
 NO_HAND = REPO / "sample_media" / "no_hand.mp4"
@@ -23,27 +22,11 @@ STILL = REPO / "sample_media" / "chord_G.jpg"
 def space(tmp_path_factory):
     """The demo launched as ``python gradio_app.py`` launches it (``launch_options``), uploads up to 1 MB."""
     folder = tmp_path_factory.mktemp("space-limits")
-    with pytest.MonkeyPatch.context() as patch:
-        for key, value in tiny_space_env(folder).items():
-            patch.setenv(key, value)
-        patch.setenv("CHORD_STUDIO_MAX_UPLOAD_MB", "1")
-        import gradio_app
-
-        gradio_app.reset_models()
-        port = free_port()
-        gradio_app.demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-                               **gradio_app.launch_options())
-        try:
-            yield f"http://127.0.0.1:{port}/", folder
-        finally:
-            gradio_app.demo.close()
-            gradio_app.reset_models()
+    with running_space(folder, {"CHORD_STUDIO_MAX_UPLOAD_MB": "1"}, limits=True) as url:
+        yield url, folder
 
 
-def _client(url: str):
-    from gradio_client import Client
-
-    return Client(url, verbose=False)
+_client = space_client
 
 
 def _upload(client, path: Path, fps: float = 5):

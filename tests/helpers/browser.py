@@ -21,6 +21,25 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run"]
 
 
+FAKE_CAMERA_UI = "--use-fake-ui-for-media-stream"
+"""Chromium grants the camera without asking."""
+
+
+def fake_camera_args(y4m: Path) -> tuple[str, ...]:
+    """Chromium's flags for a fake camera that plays ``y4m`` (see :func:`fake_camera_clip`), granted without asking."""
+    return (FAKE_CAMERA_UI, "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={y4m}")
+
+
+def fake_camera_clip(source: Path, out: Path, fps: int = 10) -> Path:
+    """``source`` (a video) as the raw Y4M that Chromium's fake camera plays (``--use-file-for-fake-video-capture``),
+    at ``fps``; returns ``out``."""
+    from imageio_ffmpeg import get_ffmpeg_exe
+
+    subprocess.run([get_ffmpeg_exe(), "-loglevel", "error", "-y", "-i", str(source), "-r", str(fps),
+                    "-pix_fmt", "yuv420p", str(out)], check=True)
+    return out
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket() as sock:

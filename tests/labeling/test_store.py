@@ -220,8 +220,8 @@ _KILLED = textwrap.dedent("""
 
 
 def test_a_writer_killed_mid_write_leaves_a_consistent_store(store):
-    writer = subprocess.Popen([sys.executable, "-c", _KILLED, str(store.root)], env=dict(os.environ, PYTHONPATH=str(REPO)),
-                              stdout=subprocess.PIPE, text=True)
+    writer = subprocess.Popen([sys.executable, "-c", _KILLED, str(store.root)],
+                              env=dict(os.environ, PYTHONPATH=str(REPO)), stdout=subprocess.PIPE, text=True)
     for _ in range(3):  # let it commit a few batches, then kill it at an arbitrary point
         writer.stdout.readline()
     time.sleep(0.137)
@@ -229,7 +229,8 @@ def test_a_writer_killed_mid_write_leaves_a_consistent_store(store):
     writer.wait()
     with LabelStore(store.root) as after:
         assert after.integrity_check() == "ok"
-        batches = after.query("SELECT source, COUNT(*), COUNT(DISTINCT label_id) FROM frames GROUP BY source").fetchall()
+        batches = after.query(
+            "SELECT source, COUNT(*), COUNT(DISTINCT label_id) FROM frames GROUP BY source").fetchall()
         assert len(batches) >= 3
         assert all(n == 40 and labels == 40 for _, n, labels in batches), batches  # whole batches only
         assert after.query("SELECT COUNT(*) FROM predictions").fetchone()[0] == 40 * len(batches)

@@ -50,3 +50,17 @@ def test_the_sample_model_builds_from_the_shipped_landmarks_in_seconds(tmp_path,
     with pytest.raises(InputError, match="python -m tools.samplegen.sample_landmarks"):
         registry.build_sample_model(tmp_path / "other", per_chord=registry.SAMPLE_IMAGES_PER_CHORD + 1)
     assert not (tmp_path / "other").exists()
+
+
+def test_forget_models_drops_only_the_folders_below(tmp_path):
+    """A Space session's taught pair leaves the process's cache when its folder goes; others stay."""
+    from tests.helpers.tiny_models import tiny_cnn, tiny_landmark_model
+
+    session = tiny_landmark_model(tmp_path / "req-1" / "landmarks")
+    kept = tiny_cnn(tmp_path / "other")
+    first, other = registry.load_model(session), registry.load_model(kept)
+    assert registry.load_model(session) is first  # cached
+    assert registry.forget_models(tmp_path / "req-1") == 1
+    assert registry.load_model(session) is not first  # loaded afresh
+    assert registry.load_model(kept) is other
+    assert registry.forget_models(tmp_path / "nothing-here") == 0
