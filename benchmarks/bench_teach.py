@@ -62,7 +62,9 @@ def accuracy(models, images: list[LabeledImage]) -> dict[str, float]:
     fused, by_model = predict_image_files(models, [i.path for i in images])
     truth = [i.chord for i in images]
     score = {name: float(np.mean([p.chord == t for p, t in zip(preds, truth)])) for name, preds in by_model.items()}
-    return {**score, "fused": float(np.mean([p.chord == t for p, t in zip(fused, truth)]))}
+    familiar = [p.familiar for p in fused if p.familiar is not None]
+    return {**score, "fused": float(np.mean([p.chord == t for p, t in zip(fused, truth)])),
+            "familiar": float(np.mean(familiar)) if familiar else float("nan")}
 
 
 def bench_teach(clips: list[Path], test: list[LabeledImage], work: Path, fps: float = TEACH_FPS,
@@ -92,7 +94,7 @@ def bench_train(real: Path, test: list[LabeledImage], work: Path) -> list:
     seconds = time.perf_counter() - started
     score = accuracy(load_model_set([str(work / "lm"), str(work / "cnn")]), test)
     return ["train (same span, every frame)", f"{seconds:.0f}", len(images), "-",
-            f"{score['landmarks']:.3f}", f"{score['image']:.3f}", f"{score['fused']:.3f}"]
+            f"{score['landmarks']:.3f}", f"{score['image']:.3f}", f"{score['fused']:.3f}", f"{score['familiar']:.3f}"]
 
 
 def learning_curve(real: Path, test: list[LabeledImage], work: Path) -> list[list]:
@@ -136,7 +138,8 @@ def main() -> None:
         if not args.skip_train:
             rows.append(bench_train(args.real, test, work))
         print_table(f"Clips to models ({len(test)} test frames: the last {TEST_FRAMES} of each chord)",
-                    ["how", "seconds", "frames", "held-out fused", "test landmarks", "test cnn", "test fused"], rows)
+                    ["how", "seconds", "frames", "held-out fused", "test landmarks", "test cnn", "test fused",
+                     "test familiar"], rows)
         if not args.skip_curve:
             print_table("Learning curve (test frames as above)",
                         ["frames/chord", "frames", "seconds", "landmarks", "cnn", "fused"],

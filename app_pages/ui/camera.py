@@ -49,7 +49,8 @@ CAMERA_CSS = """
 # Keeps its camera and timer on the component's parent across reruns (the function runs again with each
 # answer). Live (data.running): a frame goes when the last one is answered (data.seq), or after 4 s without an
 # answer. Teach (data.take_seconds): the record button takes data.take_seconds of frames at data.take_fps and
-# sends them in one 'take' trigger with data.take_chord. Leaving the page stops the camera.
+# sends them in one 'take' trigger with data.take_chord; "Saving the take..." shows until data.take_handled (a
+# count of the takes Python handled) changes. Leaving the page stops the camera.
 CAMERA_JS = """
 export default function (component) {
   const { data, setStateValue, setTriggerValue, parentElement } = component;
@@ -111,7 +112,8 @@ export default function (component) {
           setTimeout(next, Math.max(0, started + frames.length * 1000 / fps - Date.now()));
           return;
         }
-        live.recording = false; live.takes += 1; message.textContent = 'Saving the take...';
+        live.recording = false; live.takes += 1; live.saving = d.take_handled || 0;
+        message.textContent = 'Saving the take...';
         setTriggerValue('take', { seq: live.takes, fps: fps, chord: chord, frames: frames });
       };
       next();
@@ -121,7 +123,9 @@ export default function (component) {
   const d = live.data;
   record.style.display = d.take_seconds ? '' : 'none';
   record.textContent = d.take_label || 'Record';
-  if (d.take_seconds && !live.recording && message.textContent === 'Saving the take...') message.textContent = '';
+  if (live.saving !== undefined && (d.take_handled || 0) !== live.saving) {  // Python has handled the take
+    message.textContent = ''; live.saving = undefined;
+  }
   root.querySelector('.chord').textContent = d.chord ? d.chord + (d.familiar === false ? '?' : '') : '';
   const light = root.querySelector('.light');
   light.className = 'light' + (d.light ? ' ' + d.light : '');

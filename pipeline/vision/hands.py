@@ -233,7 +233,6 @@ def detect_stream(items, settings: HandSettings, workers: int = 1):
             for tag, image, box in items:
                 yield tag, detector.detect(image, fretboard_box=box)
         return
-    from collections import deque
     from concurrent.futures.process import BrokenProcessPool
 
     pool = _pool(workers)

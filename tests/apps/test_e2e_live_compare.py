@@ -133,7 +133,8 @@ def test_live_shows_the_chord_and_the_practice_light(studio, fake_camera_y4m, tm
         # leaving the page turns the camera off
         assert page.evaluate(STASH_STREAM_JS) == "live"
         page.get_by_test_id("stSidebarNav").get_by_role("link", name="Analyze").click()
-        expect(page.get_by_role("heading", name="Analyze a clip")).to_be_visible()
+        # the switch waits for the frame being decided (seconds on a busy machine): not the default 5 s
+        expect(page.get_by_role("heading", name="Analyze a clip")).to_be_visible(timeout=60_000)
         page.wait_for_function("() => window.__liveStream.getTracks().every((t) => t.readyState === 'ended')",
                                timeout=10_000)
         browser.close()
