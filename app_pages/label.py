@@ -38,6 +38,7 @@ from labeling.queue import STATUSES, review_queue
 from labeling.store import LabelStore
 from pipeline.models.catalogue import chord_keys, label_chords
 from pipeline.samples import sample_clips
+from pipeline.text import label_unfamiliar_note
 from pipeline.vision.drawing import annotate_frame
 from pipeline.vision.video import VIDEO_SUFFIXES, read_frame
 
@@ -103,6 +104,9 @@ try:
                     result = add_clip(store, clip, fps=rate, model=ref, on_duplicate="skip", workers=1)
                 st.success(f"Added {len(result.frame_ids)} frames of {clip.name}"
                            + (f" ({len(result.skipped)} already in the store)" if result.skipped else "") + ".")
+                unfamiliar = label_unfamiliar_note(result.familiar_share)
+                if unfamiliar:
+                    st.warning(unfamiliar)
                 _refresh()
                 stats = store.stats()
             except Exception as error:  # noqa: BLE001

@@ -76,7 +76,7 @@ def bench_teach(clips: list[Path], test: list[LabeledImage], work: Path, fps: fl
     score = accuracy(load_model_set([str(p) for p in result.model_folders()]), test)
     return [f"teach ({len(clips)} clips x 4 s, {fps:g} fps)", f"{seconds:.0f}", result.n_train,
             f"{result.accuracy.get('fused', 0):.3f}",
-            f"{score['landmarks']:.3f}", f"{score['image']:.3f}", f"{score['fused']:.3f}"]
+            f"{score['landmarks']:.3f}", f"{score['image']:.3f}", f"{score['fused']:.3f}", f"{score['familiar']:.3f}"]
 
 
 def training_frames(real: Path) -> dict[str, list[Path]]:

@@ -99,7 +99,7 @@ def _version(model) -> str:
 
 
 def predict_files(paths: Sequence[Path], digests: Sequence[str], ref: ModelRef,
-                  workers: int | None = None) -> list[tuple[NewPrediction, ...]]:
+                  workers: int | None = None) -> tuple[list[tuple[NewPrediction, ...]], float | None]:
     """The model's answers for image files, as Analyze decides a frame
     (:func:`pipeline.timeline.analyze.predict_image_files`; fused when ``ref`` holds two chord models).
 
@@ -110,14 +110,14 @@ def predict_files(paths: Sequence[Path], digests: Sequence[str], ref: ModelRef,
         workers: processes for hand detection (default: CPUs, at most 4).
 
     Returns:
-        The predictions of each path: with ``ref.members``, the landmark model's and the image model's own
+        (the predictions of each path: with ``ref.members``, the landmark model's and the image model's own
         answers under their names, then the pair's (stored last, so listed first: the suggestion); else the
         model's answer alone. A frame no model could decide (a landmark model alone, no hand) is stored as not
         covered, probability 0. The embedding reference is the frame's landmark cache entry when a landmark
-        model took part, else None.
+        model took part, else None; the share of frames the models call familiar, None when unknown).
     """
     if not paths:
-        return []
+        return [], None
     answers, by_model = predict_image_files(ref.model, list(paths), workers=workers)
     key = hand_settings_for(ref.model).key
     members = list(zip(ref.members, ("landmarks", "image")))
@@ -129,21 +129,24 @@ def predict_files(paths: Sequence[Path], digests: Sequence[str], ref: ModelRef,
                                   landmarks if slot == "landmarks" else None) for name, slot in members)
         rows.append(own + (NewPrediction(ref.name, ref.version, p.chord, p.probability, p.covered,
                                          landmarks if ref.reads_hands else None),))
-    return rows
+    familiar = [p.familiar for p in answers if p.familiar is not None]
+    return rows, (sum(familiar) / len(familiar) if familiar else None)
 
 
 def _add(store: LabelStore, items: Sequence[NewFrame], clip: ClipInfo | None, model: ModelRef | None,
          author: str, on_duplicate: str, workers: int | None = None) -> AddResult:
     """The one path every add takes: validate and store files, predict, commit in one transaction."""
     prepared, skipped = store.prepare(items, on_duplicate)
+    familiar_share = None
     if model is not None and prepared:
-        predictions = predict_files([p.path for p in prepared], [p.digest for p in prepared], model, workers)
+        predictions, familiar_share = predict_files([p.path for p in prepared], [p.digest for p in prepared], model,
+                                                    workers)
         prepared = [
             dataclasses.replace(p, item=dataclasses.replace(p.item, predictions=p.item.predictions + answers))
             for p, answers in zip(prepared, predictions)
         ]
     result = store.commit(prepared, clip, author, on_duplicate) if prepared else AddResult([])
-    return AddResult(result.frame_ids, skipped + result.skipped, result.labeled)
+    return AddResult(result.frame_ids, skipped + result.skipped, result.labeled, familiar_share)
 
 
 # --------------------------------------------------------------------------------------------------

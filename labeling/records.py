@@ -145,12 +145,14 @@ class PreparedFrame:
 
 @dataclass(frozen=True)
 class AddResult:
-    """What an add did: the new frame ids (in input order), the sources skipped as duplicates, and the ids of
-    frames already stored unlabeled that got the label the add brought (a labeled re-import)."""
+    """What an add did: the new frame ids (in input order), the sources skipped as duplicates, the ids of
+    frames already stored unlabeled that got the label the add brought (a labeled re-import), and the share
+    of the new frames the suggesting models call familiar (None: no models, or they cannot tell)."""
 
     frame_ids: list[int]
     skipped: list[str] = field(default_factory=list)
     labeled: list[int] = field(default_factory=list)
+    familiar_share: float | None = None
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,6 @@ connection, write transactions), :mod:`labeling.frames`, :mod:`labeling.labels` 
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from labeling.jobs import JobsMixin
 from labeling.labels import LabelsMixin
@@ -65,9 +64,4 @@ class LabelStore(LabelsMixin, SnapshotsMixin, JobsMixin):
         )
 
 
-def open_store(root: str | Path | None = None) -> LabelStore:
-    """Open (or create) the label store at ``root``, default the configured data dir."""
-    return LabelStore(root)
-
-
-__all__ = ["LabelStore", "open_store"]
+__all__ = ["LabelStore"]

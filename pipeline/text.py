@@ -113,6 +113,14 @@ def segment_name(segment) -> str:
     return f"{segment.chord} (unsure)" if segment.unsure else segment.chord
 
 
+def label_unfamiliar_note(share: float | None) -> str | None:
+    """The Label page's warning when the suggesting models find most added frames unfamiliar (else None)."""
+    if share is None or share >= MOSTLY_UNFAMILIAR:
+        return None
+    return (f"The suggesting models find {share:.0%} of these frames familiar: their suggestions here are guesses. "
+            f"Label the frames, or teach the models this footage {STUDIO_TEACH_REMEDY}.")
+
+
 def unfamiliar_message(analysis: Analysis, remedy: str, names: Mapping[str, str] | None = None,
                        markdown: bool = True) -> str | None:
     """What the studio, the Space and the CLI say when a clip is mostly unfamiliar to its models (else None).

@@ -39,6 +39,11 @@ SUMMARY_FILE = "summary.csv"
 SUMMARY_COLUMNS = ["clip", "name", "duration", "chords", "segments", "familiar_share", "seconds", "error"]
 
 
+def _empty_row(clip: Path, folder: Path, error: str = "") -> dict:
+    """A clip's summary row before (or without) its analysis: every column, ``error`` as given."""
+    return {**dict.fromkeys(SUMMARY_COLUMNS), "clip": str(clip), "name": folder.name, "chords": "", "error": error}
+
+
 @dataclass(frozen=True)
 class BatchSettings:
     """What every clip of a batch is analysed with.
@@ -111,8 +116,7 @@ def analyze_into(clip: Path, folder: Path, settings: BatchSettings, models=None)
     """
     folder.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
-    row = {"clip": str(clip), "name": folder.name, "duration": None, "chords": "", "segments": None,
-           "familiar_share": None, "seconds": None, "error": ""}
+    row = _empty_row(clip, folder)
     try:
         if models is None:
             models = load_model_set(settings.models, detector=settings.detector)
@@ -251,6 +255,4 @@ def _record_crash(clip: Path, folder: Path, error: Exception) -> None:
     """Record a clip whose worker died as failed, with the first line of Ray's reason."""
     folder.mkdir(parents=True, exist_ok=True)
     reason = next((line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__)
-    _write_atomically(folder / FAILED_FILE, {"clip": str(clip), "name": folder.name, "duration": None, "chords": "",
-                                             "segments": None, "familiar_share": None, "seconds": None,
-                                             "error": f"worker died: {reason}"})
+    _write_atomically(folder / FAILED_FILE, _empty_row(clip, folder, f"worker died: {reason}"))

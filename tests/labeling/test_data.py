@@ -24,6 +24,7 @@ from pipeline.core.errors import InputError
 from pipeline.core.hands import Hand, HandsResult
 from pipeline.models.datasets import dataset_fingerprint, read_image_folder
 from pipeline.models.landmark import train_landmark_model
+from pipeline.text import label_unfamiliar_note
 from tests.helpers.store import add_tiny, snapshot_of_tables, tiny_png
 from tools.samplegen.datasets import make_image_folder, make_yolo_dataset
 
@@ -64,6 +65,12 @@ def test_a_clip_comes_in_with_times_boxes_and_predictions(store, tiny_model):
     assert all(len(p) == 1 and p[0].model == "tiny" for p in predictions)
     assert sum(p[0].covered for p in predictions) >= 5  # MediaPipe finds the rendered hand in most frames
     assert all(p[0].embedding.endswith(f.digest) for p, f in zip(predictions, frames))
+    # hands fitted on made-up points: the rendered hands are unlike them, and the Label page says so
+    assert result.familiar_share is not None and result.familiar_share < 0.5
+    note = label_unfamiliar_note(result.familiar_share)
+    assert note.startswith(f"The suggesting models find {result.familiar_share:.0%} of these frames familiar")
+    assert "Teach page" in note
+    assert label_unfamiliar_note(0.5) is None and label_unfamiliar_note(None) is None
     with pytest.raises(InputError, match="already in the label store"):
         add_clip(store, SAMPLE_MEDIA_DIR / "progression.mp4", fps=1.0)
     # without a model: frames only
