@@ -51,6 +51,23 @@ def _shot(page, folder: Path, name: str) -> None:
     shutil.copy(path, SHOTS / path.name)
 
 
+def analysed_page(browser, url: str, problems: list[str]):
+    """A new page of the Space with the sample clip uploaded and analysed; console errors and page errors go
+    into ``problems``."""
+    from playwright.sync_api import expect
+
+    page = browser.new_page()
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.goto(url)
+    page.locator("#analyze").wait_for(timeout=30_000)
+    page.locator("#clip input[type=file]").set_input_files(str(CLIP))
+    page.locator("#clip video").first.wait_for(timeout=30_000)
+    page.locator("#analyze").click()
+    expect(page.locator("#summary")).to_contain_text("frames sampled", timeout=60_000)
+    return page
+
+
 def test_upload_analyse_explain_correct_and_listen_in_chromium(space_url, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
@@ -59,15 +76,7 @@ def test_upload_analyse_explain_correct_and_listen_in_chromium(space_url, tmp_pa
     with sync_playwright() as p:
         browser = launch_chromium(p, tmp_path / "profile")
         try:
-            page = browser.new_page()
-            page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
-            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-            page.goto(url)
-            page.locator("#analyze").wait_for(timeout=30_000)
-            page.locator("#clip input[type=file]").set_input_files(str(CLIP))
-            page.locator("#clip video").first.wait_for(timeout=30_000)
-            page.locator("#analyze").click()
-            expect(page.locator("#summary")).to_contain_text("frames sampled", timeout=60_000)
+            page = analysed_page(browser, url, problems)
             expect(page.locator("#summary")).to_contain_text("fuses both models")
             expect(page.locator("#timeline_table")).to_contain_text("mean probability")
             expect(page.locator("#timeline_table")).to_contain_text("10")
@@ -120,15 +129,7 @@ def test_a_segments_row_and_the_timeline_move_the_video_and_its_playhead(space_u
     with sync_playwright() as p:
         browser = launch_chromium(p, tmp_path / "profile")
         try:
-            page = browser.new_page()
-            page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
-            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-            page.goto(url)
-            page.locator("#analyze").wait_for(timeout=30_000)
-            page.locator("#clip input[type=file]").set_input_files(str(CLIP))
-            page.locator("#clip video").first.wait_for(timeout=30_000)
-            page.locator("#analyze").click()
-            expect(page.locator("#summary")).to_contain_text("frames sampled", timeout=60_000)
+            page = analysed_page(browser, url, problems)
             video = page.locator("#annotated video")
             video.wait_for(timeout=30_000)
             page.wait_for_function("v => v.readyState >= 1 && v.videoWidth > 0", arg=video.element_handle(),

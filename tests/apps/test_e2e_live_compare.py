@@ -19,8 +19,8 @@ import pytest
 
 from pipeline.core.config import SAMPLE_MEDIA_DIR
 from pipeline.models.registry import build_sample_model
-from tests.helpers.browser import (FAKE_CAMERA_UI, fake_camera_args, fake_camera_clip, free_port, launch_chromium,
-                                   needs_chromium, serve)
+from tests.helpers.browser import (FAKE_CAMERA_UI, fake_camera_args, fake_camera_clip, free_port,
+                                   needs_chromium, open_studio, serve)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -73,19 +73,7 @@ def fake_camera_y4m(tmp_path_factory) -> Path:
 
 def _open(playwright, url: str, profile: Path, args: tuple[str, ...], title: str):
     """Chromium on the studio's page ``title`` after a warm-up load; returns (browser, page, console errors)."""
-    from playwright.sync_api import expect
-
-    browser = launch_chromium(playwright, profile, args)
-    page = browser.pages[0] if browser.pages else browser.new_page()
-    page.set_default_timeout(90_000)
-    # Warm-up load: the first script run of the process applies app.py's media-serving fix (see
-    # tests/apps/test_e2e_streamlit.py); requests before it hit Streamlit 1.60's bug.
-    page.goto(url)
-    expect(page.get_by_role("heading", name="Analyze a clip")).to_be_visible()
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(f"{msg.text} ({msg.location.get('url')})")
-            if msg.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    browser, page, errors = open_studio(playwright, url, profile, args)
     # by the sidebar, as a user goes (a first load of a deep URL probes <path>/_stcore/health: a 404 in the console)
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
     return browser, page, errors

@@ -26,8 +26,8 @@ import pytest
 
 from pipeline.core.config import SAMPLE_MEDIA_DIR
 from pipeline.vision.video import iter_frames, video_codec
-from tests.helpers.browser import (fake_camera_args, fake_camera_clip, free_port, launch_chromium, needs_chromium,
-                                   serve, unplayable_videos)
+from tests.helpers.browser import (fake_camera_args, fake_camera_clip, free_port, needs_chromium,
+                                   open_studio, serve, unplayable_videos)
 from tools.samplegen.clips import make_clip
 
 REPO = Path(__file__).resolve().parents[2]
@@ -129,16 +129,7 @@ def _open(playwright, url: str, tmp_path: Path, args: tuple[str, ...] = ()):
     """Chromium on the studio's Teach page after a warm-up load; returns (browser, Studio, console errors)."""
     from playwright.sync_api import expect
 
-    browser = launch_chromium(playwright, tmp_path / "profile", args)
-    page = browser.pages[0] if browser.pages else browser.new_page()
-    page.set_default_timeout(90_000)
-    # warm-up load: the first script run applies app.py's media-serving fix (see tests/apps/test_e2e_streamlit.py)
-    page.goto(url)
-    expect(page.get_by_role("heading", name="Analyze a clip")).to_be_visible()
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(f"{msg.text} ({msg.location.get('url')})")
-            if msg.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    browser, page, errors = open_studio(playwright, url, tmp_path / "profile", args)
     (tmp_path / "shots").mkdir()
     studio = Studio(page, tmp_path / "shots")
     studio.go("Teach")

@@ -82,6 +82,29 @@ def launch_chromium(playwright, profile: Path, extra_args: tuple[str, ...] = ())
         args=CHROMIUM_ARGS + list(extra_args))
 
 
+def open_studio(playwright, url: str, profile: Path, extra_args: tuple[str, ...] = ()):
+    """Chromium on the studio after a warm-up load of its first page, collecting console and page errors.
+
+    The warm-up: the first script run of the process applies app.py's media-serving fix (see
+    tests/apps/test_e2e_streamlit.py); requests before it hit Streamlit 1.60's bug.
+
+    Returns:
+        (browser, page, console errors as a list that fills as the page runs).
+    """
+    from playwright.sync_api import expect
+
+    browser = launch_chromium(playwright, profile, extra_args)
+    page = browser.pages[0] if browser.pages else browser.new_page()
+    page.set_default_timeout(90_000)
+    page.goto(url)
+    expect(page.get_by_role("heading", name="Analyze a clip")).to_be_visible()
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(f"{msg.text} ({msg.location.get('url')})")
+            if msg.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return browser, page, errors
+
+
 UNPLAYABLE_JS = """async () => {
   const videos = [...document.querySelectorAll('video')];
   await Promise.all(videos.map(v => v.readyState >= 1 ? null : new Promise(done => {
