@@ -191,10 +191,18 @@ def test_teach_from_uploads_with_clear_errors_then_analyze_with_the_taught_pair(
         # Analyze a later clip: the sidebar's models are the taught pair, and its chords are the taught ones
         app.go("Analyze")
         page.get_by_test_id("stRadio").get_by_text("Upload", exact=True).click()
+        uploader = page.get_by_test_id("stFileUploader")
+        expect(uploader).to_be_visible()  # the radio's rerun drew it: a file set before that would be lost
         app.settle()
-        page.get_by_test_id("stFileUploader").locator("input[type=file]").set_input_files(str(clips / "later.mp4"))
+        uploader.locator("input[type=file]").set_input_files(str(clips / "later.mp4"))
+        expect(uploader).to_contain_text("later.mp4")
         app.settle()
-        page.get_by_role("button", name="Analyze", exact=True).click()
+        run = page.get_by_role("button", name="Analyze", exact=True)
+        try:  # enabled once the upload is saved and a model set is chosen
+            expect(run).to_be_enabled(timeout=120_000)
+        except AssertionError as error:  # say what the page shows instead
+            raise AssertionError(page.get_by_test_id("stMain").inner_text()[:2000]) from error
+        run.click()
         heading = page.get_by_role("heading", name=re.compile(r"^later\.mp4 with "))
         expect(heading).to_be_visible(timeout=180_000)
         assert "my-guitar/landmarks" in heading.inner_text() and "my-guitar/cnn" in heading.inner_text()
