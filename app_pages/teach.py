@@ -12,7 +12,7 @@ import streamlit as st
 from app_pages.ui.camera import camera, save_take
 from app_pages.ui.files import session_dir
 from app_pages.ui.messages import show_error
-from app_pages.ui.sidebar import data_dir
+from app_pages.ui.sidebar import choose_models, data_dir
 from app_pages.ui.training import failure_reason
 from labeling.store import LabelStore
 from labeling.teach import store_taught_frames
@@ -137,9 +137,7 @@ if st.button("Teach", type="primary", disabled=not (uploads or takes), key="teac
                                                   c.no_hand) for chord, c in result.counts.items()],
                 "done": text.teach_done(out.name, len(added.frame_ids)),
             }
-            # the sidebar reads its kept choice when its widget has no value: make the taught pair the active one
-            st.session_state["_kept_models"] = [f"{out.name}/{p.name}" for p in result.model_folders()]
-            st.session_state.pop("models", None)
+            choose_models([f"{out.name}/{p.name}" for p in result.model_folders()])  # the taught pair is active
             st.rerun()
     if failure is not None:  # below the status box, in view (a failed status box folds up)
         show_error(failure)

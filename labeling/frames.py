@@ -23,23 +23,16 @@ from labeling.names import check_name
 from labeling.records import AddResult, ClipInfo, FrameRecord, NewFrame, NewPrediction, Prediction, PreparedFrame
 from pipeline.core.chords import parse_chord
 from pipeline.core.errors import InputError
-from pipeline.vision.video import check_image_header
+from pipeline.vision.video import check_image_header, difference_hash
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 HASH_SIDE = 16
+"""The store's near-duplicate hash is 256 bits (:func:`pipeline.vision.video.difference_hash`). Measured here:
+frames of one chord in one still shot differ in under 10 bits; frames of different chords in over 75 on the
+real frames and over 12 on the sample clips, where the hand is small in the frame (a 64-bit hash could not
+tell those apart at all)."""
 DIGEST_MARKER = "sha:"
 """What marks a frame reference as a digest prefix (``sha:1a2b3c``); a plain number is a frame id."""
-
-
-def difference_hash(gray: np.ndarray) -> bytes:
-    """256-bit difference hash of a grayscale image (16 x 16 brighter-than-right-neighbour bits), 32 bytes.
-
-    Measured here: frames of one chord in one still shot differ in under 10 bits; frames of different
-    chords in over 75 on the real frames and over 12 on the sample clips, where the hand is small in the
-    frame (a 64-bit hash could not tell those apart at all).
-    """
-    small = cv2.resize(gray, (HASH_SIDE + 1, HASH_SIDE), interpolation=cv2.INTER_AREA).astype(np.int16)
-    return np.packbits((small[:, 1:] > small[:, :-1]).reshape(-1)).tobytes()
 
 
 def decode_image(data: bytes, name: str) -> np.ndarray:
@@ -108,7 +101,7 @@ class FramesMixin(StoreDatabase):
                     continue
                 raise InputError(f"{item.source} is the same image as another frame of this batch; nothing was added.")
             seen.add(digest)
-            checked.append((item, digest, ext, gray.shape[1], gray.shape[0], difference_hash(gray), chord))
+            checked.append((item, digest, ext, gray.shape[1], gray.shape[0], difference_hash(gray, HASH_SIDE), chord))
         known = self._known_digests([c[1] for c in checked])
         # A stored frame that is unlabeled and comes again with a label gets the label (a labeled re-import of
         # frames first added unlabeled); any other stored frame is a duplicate.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages.ui.messages import show_error
-from app_pages.ui.sidebar import available_models
+from app_pages.ui.sidebar import available_models, choose_models
 from labeling.personal import cnn_job, retrain_landmarks, start_cnn_retrain, taught_folders
 from labeling.store import LabelStore
 from pipeline import text
@@ -18,8 +18,7 @@ def _make_active(folder) -> None:
     entries = {e.name: e for e in available_models()}
     pair = [f"{folder.name}/{p.name}" for p in taught_models(folder)]
     kept = [n for n in st.session_state.get("models") or [] if n in entries and entries[n].kind == "detector"]
-    st.session_state["_kept_models"] = [n for n in pair if n in entries] + kept
-    st.session_state.pop("models", None)  # the sidebar takes the kept choice when its widget has no value
+    choose_models([n for n in pair if n in entries] + kept)
 
 
 def retrain_panel(store: LabelStore) -> None:

@@ -55,6 +55,13 @@ KEPT = ("data_dir", "author", "model_folders", "models", "fps")
 without it, as ``st.switch_page`` from a button does: Explain then lost the models Analyze used)."""
 
 
+def choose_models(names: list[str]) -> None:
+    """Make ``names`` the sidebar's chosen models from the next run on (e.g. a taught pair): the widget takes its
+    kept value when it has none of its own."""
+    st.session_state["_kept_models"] = list(names)
+    st.session_state.pop("models", None)
+
+
 def _restore_kept() -> None:
     for key in KEPT:
         if key not in st.session_state and st.session_state.get(f"_kept_{key}") is not None:

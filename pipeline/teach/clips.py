@@ -14,7 +14,7 @@ import numpy as np
 
 from pipeline.core.chords import parse_chord
 from pipeline.core.errors import InputError
-from pipeline.vision.video import iter_frames, probe
+from pipeline.vision.video import difference_hash, iter_frames, probe
 
 TEACH_FPS = 15.0
 """Frames sampled per second of each clip. From a 4 s clip per chord, 6 fps left ~18 training frames per chord
@@ -114,13 +114,6 @@ def teach_clips(paths: Sequence[str | Path], chord_times: str | None = None,
     return [TeachClip(Path(p), parse_chord(c) if c else chord_of_file(p)) for p, c in zip(paths, given)]
 
 
-def difference_hash(rgb: np.ndarray) -> int:
-    """A 64-bit perceptual hash (horizontal gradient signs of a 9x8 gray thumbnail)."""
-    gray = cv2.resize(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), (9, 8), interpolation=cv2.INTER_AREA)
-    bits = (gray[:, 1:] > gray[:, :-1]).flatten()
-    return int.from_bytes(np.packbits(bits).tobytes(), "big")
-
-
 @dataclass
 class SampledFrame:
     """A frame kept for teaching: its pixels, time, chord and whether it is held out for scoring."""
@@ -171,7 +164,7 @@ def sample_clip(clip: TeachClip, fps: float = TEACH_FPS, counts: FrameCounts | N
         if cv2.Laplacian(gray, cv2.CV_64F).var() < BLUR_LEVEL:
             counts.blurred += 1
             continue
-        digest = difference_hash(frame.image)
+        digest = int.from_bytes(difference_hash(gray, side=8), "big")  # 64 bits: thins a still hand
         held = frame.time >= cut
         if last_hash is not None and bin(digest ^ last_hash).count("1") <= DUPLICATE_BITS:
             counts.duplicates += 1

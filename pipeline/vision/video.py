@@ -167,6 +167,20 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
+def difference_hash(gray: np.ndarray, side: int = 16) -> bytes:
+    """A perceptual hash of a grayscale image: ``side`` x ``side`` brighter-than-right-neighbour bits of a
+    ``(side + 1) x side`` area-averaged thumbnail, packed (``side * side / 8`` bytes). Near-identical frames
+    differ in a few bits; compare with the Hamming distance.
+
+    Args:
+        gray: uint8 (H, W) image.
+        side: bits per row and rows (8: a 64-bit hash; 16: 256 bits, which still tells chords apart where
+            the hand is small in the frame).
+    """
+    small = cv2.resize(gray, (side + 1, side), interpolation=cv2.INTER_AREA).astype(np.int16)
+    return np.packbits((small[:, 1:] > small[:, :-1]).reshape(-1)).tobytes()
+
+
 def iter_frames(
     path: str | os.PathLike, fps: float | None = 5.0, start: float | None = None, end: float | None = None
 ) -> Iterator[Frame]:

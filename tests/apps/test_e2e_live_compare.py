@@ -10,8 +10,6 @@ model, driven by headless Chromium.
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 from pathlib import Path
 
@@ -19,10 +17,9 @@ import pytest
 
 from pipeline.core.config import SAMPLE_MEDIA_DIR
 from pipeline.models.registry import build_sample_model
-from tests.helpers.browser import (FAKE_CAMERA_UI, fake_camera_args, fake_camera_clip, free_port,
-                                   needs_chromium, open_studio, serve)
+from tests.helpers.browser import (FAKE_CAMERA_UI, fake_camera_args, fake_camera_clip, needs_chromium, open_studio,
+                                   serve_studio)
 
-REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = needs_chromium
 
@@ -55,13 +52,7 @@ def studio(tmp_path_factory):
     """A running studio with the sample model; yields (URL, temp root)."""
     root = tmp_path_factory.mktemp("e2e-live")
     build_sample_model(root / "sample-model")
-    port = free_port()
-    env = dict(os.environ, CHORD_STUDIO_HOME=str(root / "home"), CHORD_STUDIO_DATA=str(root / "labels"),
-               CHORD_STUDIO_MODELS=str(root / "sample-model"), HF_HUB_OFFLINE="1", YOLO_OFFLINE="1")
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-               "--server.port", str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-    url = f"http://127.0.0.1:{port}"
-    with serve(command, REPO, env, f"{url}/_stcore/health", root / "streamlit.log", timeout=60):
+    with serve_studio(root, [root / "sample-model"]) as url:
         yield url, root
 
 

@@ -8,10 +8,8 @@ temp folder and to /tmp/studio-shots; any Streamlit exception box or browser con
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,11 +17,10 @@ import pytest
 from pipeline.core.chords import VOCABULARY
 from pipeline.models.catalogue import chord_keys, label_chords
 from pipeline.models.landmark import train_landmark_model
-from tests.helpers.browser import free_port, launch_chromium, needs_chromium, overlapping, serve, unplayable_videos
+from tests.helpers.browser import launch_chromium, needs_chromium, overlapping, serve_studio, unplayable_videos
 from tests.helpers.hands import chord_hands
 from tests.helpers.tiny_models import tiny_cnn
 
-REPO = Path(__file__).resolve().parents[2]
 SHOTS = Path("/tmp/studio-shots")
 
 pytestmark = needs_chromium
@@ -37,13 +34,7 @@ def studio(tmp_path_factory):
     model = train_landmark_model(results, labels, folds=3, estimators=("svm",), feature_versions=("raw63",),
                                  trained_on="constructed hands (test)")
     folders = [model.save(root / "tiny"), tiny_cnn(root / "cnn")]
-    port = free_port()
-    env = dict(os.environ, CHORD_STUDIO_HOME=str(root / "home"), CHORD_STUDIO_DATA=str(root / "labels"),
-               CHORD_STUDIO_MODELS=os.pathsep.join(map(str, folders)), HF_HUB_OFFLINE="1", YOLO_OFFLINE="1")
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-               "--server.port", str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-    url = f"http://127.0.0.1:{port}"
-    with serve(command, REPO, env, f"{url}/_stcore/health", root / "streamlit.log", timeout=60):
+    with serve_studio(root, folders) as url:
         yield url, root
 
 

@@ -15,10 +15,8 @@ Every video the page shows plays; no exception box, no console error.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -26,11 +24,10 @@ import pytest
 
 from pipeline.core.config import SAMPLE_MEDIA_DIR
 from pipeline.vision.video import iter_frames, video_codec
-from tests.helpers.browser import (fake_camera_args, fake_camera_clip, free_port, needs_chromium,
-                                   open_studio, serve, unplayable_videos)
+from tests.helpers.browser import (fake_camera_args, fake_camera_clip, needs_chromium, open_studio, serve_studio,
+                                   unplayable_videos)
 from tools.samplegen.clips import make_clip
 
-REPO = Path(__file__).resolve().parents[2]
 TAKE_SECONDS = 3
 
 pytestmark = needs_chromium
@@ -40,14 +37,7 @@ pytestmark = needs_chromium
 def studio(tmp_path_factory):
     """A running studio with only the sample model; yields (URL, temp root)."""
     root = tmp_path_factory.mktemp("e2e-teach")
-    port = free_port()
-    env = dict(os.environ, CHORD_STUDIO_HOME=str(root / "home"), CHORD_STUDIO_DATA=str(root / "labels"),
-               HF_HUB_OFFLINE="1", YOLO_OFFLINE="1")
-    env.pop("CHORD_STUDIO_MODELS", None)
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-               "--server.port", str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-    url = f"http://127.0.0.1:{port}"
-    with serve(command, REPO, env, f"{url}/_stcore/health", root / "streamlit.log", timeout=60):
+    with serve_studio(root) as url:
         yield url, root
 
 

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+REPO = Path(__file__).resolve().parents[2]
+"""The project's root (``streamlit run app.py`` runs there)."""
+
 CHROMIUM = Path("/usr/bin/chromium")
 # CI (.ci/run sets CHORD_CI=1) installs Chromium: there a missing browser fails the tests instead of skipping them
 needs_chromium = pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CHORD_CI"),
@@ -73,6 +76,30 @@ def serve(command: list[str], cwd: Path, env: dict, ready_url: str, log_path: Pa
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@contextlib.contextmanager
+def serve_studio(root: Path, models: list[Path] | None = None):
+    """``streamlit run app.py`` on a free port, with its home, label store and log under ``root``; yields its
+    URL while it runs.
+
+    Args:
+        root: a temp folder of the test.
+        models: the sidebar's model folders (``CHORD_STUDIO_MODELS``); None starts with the sample model.
+    """
+    import sys
+
+    env = dict(os.environ, CHORD_STUDIO_HOME=str(root / "home"), CHORD_STUDIO_DATA=str(root / "labels"),
+               HF_HUB_OFFLINE="1", YOLO_OFFLINE="1")
+    env.pop("CHORD_STUDIO_MODELS", None)
+    if models is not None:
+        env["CHORD_STUDIO_MODELS"] = os.pathsep.join(map(str, models))
+    port = free_port()
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+               "--server.port", str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    url = f"http://127.0.0.1:{port}"
+    with serve(command, REPO, env, f"{url}/_stcore/health", root / "streamlit.log", timeout=60):
+        yield url
 
 
 def launch_chromium(playwright, profile: Path, extra_args: tuple[str, ...] = ()):

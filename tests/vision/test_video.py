@@ -435,3 +435,14 @@ def test_a_truncated_clip_is_read_with_a_warning(tmp_path):
     assert info.warning and f"'cut.mp4' holds {info.frame_count} of the {COUNT} frames" in info.warning
     assert probe(whole).warning is None
     assert len(list(iter_frames(cut, fps=None))) == info.frame_count
+
+
+def test_difference_hash_bits_follow_the_horizontal_gradient():
+    from pipeline.vision.video import difference_hash
+
+    rising = np.tile(np.arange(0, 240, 3, dtype=np.uint8), (60, 1))  # brighter to the right everywhere
+    assert difference_hash(rising, side=8) == b"\xff" * 8
+    assert difference_hash(rising[:, ::-1].copy()) == bytes(32)  # 256 bits, darker to the right: none set
+    half = rising.copy()
+    half[30:] = rising[30:, ::-1]  # bottom half falls: its rows' bits clear
+    assert difference_hash(half, side=8) == b"\xff" * 4 + bytes(4)
